@@ -1,0 +1,49 @@
+# The two commands: `make run` and `make test`. Everything else is what they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup lint format bench clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+	mkdir -p var/mail var/media var/broker/queue var/broker/processed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+
+## make run: the whole application with demo data at http://127.0.0.1:8000 (Ctrl-C stops it)
+run: setup
+	@echo ""
+	@echo "  CPOR is starting at http://127.0.0.1:8000"
+	@echo "  Demo logins (password: cpor-demo):"
+	@echo "    incentives@fabrikam.example  Incentives admin, Fabrikam Consulting"
+	@echo "    billing@fabrikam.example     Billing admin, Fabrikam Consulting"
+	@echo "    global@fabrikam.example      Global admin, Fabrikam Consulting"
+	@echo "    incentives@northwind.example Incentives admin, Northwind Advisory"
+	@echo "    reviewer@cpor.example        Reviewer (Django admin at /admin/)"
+	@echo "  Customer emails land in var/mail/ unless EMAIL_HOST is set."
+	@echo ""
+	$(VENV)/bin/honcho start -f Procfile
+
+## make test: lint, migrations check and the whole suite (PostgreSQL and Redis when reachable)
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=cpor.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,282 @@
+"""Claims (customer associations), their items, proof of execution, comments and history.
+
+Statuses change only through `claims.services` and `claims.pipeline`, which read the
+transition table below; every change writes a `ClaimEvent` in the same transaction.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cpor.models import Program
+from tenants.models import SolutionArea
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    VALIDATION_FAILED = "validation_failed", _("Validation failed")
+    UNDER_REVIEW = "under_review", _("Under review")
+    ACTION_REQUIRED = "action_required", _("Partner action required")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    OPTED_OUT = "opted_out", _("Opted out")
+    ENDED = "ended", _("Ended")
+
+
+# The one table of allowed status changes, read by the services and by the tests.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    ClaimStatus.DRAFT: frozenset({ClaimStatus.SUBMITTED}),
+    ClaimStatus.SUBMITTED: frozenset({ClaimStatus.VALIDATION_FAILED, ClaimStatus.UNDER_REVIEW}),
+    ClaimStatus.UNDER_REVIEW: frozenset(
+        {ClaimStatus.ACTION_REQUIRED, ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.OPTED_OUT}
+    ),
+    ClaimStatus.ACTION_REQUIRED: frozenset(
+        {ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.OPTED_OUT}
+    ),
+    ClaimStatus.APPROVED: frozenset({ClaimStatus.ENDED}),
+    ClaimStatus.VALIDATION_FAILED: frozenset(),
+    ClaimStatus.REJECTED: frozenset(),
+    ClaimStatus.OPTED_OUT: frozenset(),
+    ClaimStatus.ENDED: frozenset(),
+}
+
+# Claims in these statuses still hold or seek their items.
+OPEN_STATUSES = (
+    ClaimStatus.SUBMITTED,
+    ClaimStatus.UNDER_REVIEW,
+    ClaimStatus.ACTION_REQUIRED,
+    ClaimStatus.APPROVED,
+)
+
+
+class Activity(models.TextChoices):
+    USAGE = "usage", _("Usage")
+    PRESALES = "presales", _("Pre-sales")
+    USAGE_PRESALES = "usage_presales", _("Usage and Pre-sales")
+    REVENUE = "revenue", _("Revenue association")
+
+
+# Which activities each solution area offers, and the programme(s) each one claims.
+# Revenue association pays no incentive: its items carry no programme ("").
+ACTIVITY_PROGRAMS: dict[tuple[str, str], tuple[str, ...]] = {
+    (SolutionArea.BUSINESS_APPLICATIONS, Activity.PRESALES): (Program.OSA_SELL,),
+    (SolutionArea.BUSINESS_APPLICATIONS, Activity.USAGE): (Program.OSU_BIZAPPS,),
+    (SolutionArea.BUSINESS_APPLICATIONS, Activity.USAGE_PRESALES): (Program.OSU_BIZAPPS, Program.OSA_SELL),
+    (SolutionArea.BUSINESS_APPLICATIONS, Activity.REVENUE): ("",),
+    (SolutionArea.MICROSOFT_365, Activity.USAGE): (Program.OSU_M365,),
+}
+
+
+class RejectionReason(models.TextChoices):
+    INSUFFICIENT_POE = "insufficient_poe", _("Insufficient proof of execution")
+    CUSTOMER_DECLINED = "customer_declined", _("Customer declined")
+    PARTNER_REQUEST = "partner_request", _("Partner request")
+    MISSING_PRODUCTS = "missing_products", _("Missing products")
+    NO_RESPONSE = "no_response", _("No response")
+    LOST_ARBITRATION = "lost_arbitration", _("Another partner was chosen for this item")
+    OTHER = "other", _("Other")
+
+
+class Claim(models.Model):
+    """One partner's claim, through one MPN ID, on one tenant, in one solution area."""
+
+    partner = models.ForeignKey("cpor.Partner", on_delete=models.PROTECT, related_name="claims")
+    mpn = models.ForeignKey("cpor.MpnId", on_delete=models.PROTECT, related_name="claims", verbose_name=_("MPN ID"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    name = models.CharField(_("name"), max_length=200)
+    # What the partner typed, kept as typed (normalised); `tenant` is the directory match.
+    domain = models.CharField(_("domain name"), max_length=253)
+    tenant_guid = models.UUIDField(_("Directory ID / Tenant ID"))
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="claims")
+    solution_area = models.CharField(_("solution area"), max_length=32, choices=SolutionArea.choices)
+    activity = models.CharField(_("activity"), max_length=20, choices=Activity.choices)
+
+    # Revenue association only.
+    solution_seller_name = models.CharField(_("Dynamics solution seller name"), max_length=200, blank=True)
+    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    isv_solution_name = models.CharField(_("name of ISV product/solution"), max_length=200, blank=True)
+
+    customer_contact_name = models.CharField(_("customer contact name"), max_length=200, blank=True)
+    customer_contact_title = models.CharField(_("customer contact title"), max_length=200, blank=True)
+    customer_contact_email = models.EmailField(_("customer contact email"), blank=True)
+    technical_contact_name = models.CharField(_("technical contact name"), max_length=200, blank=True)
+    technical_contact_title = models.CharField(_("technical contact title"), max_length=200, blank=True)
+    technical_contact_email = models.EmailField(_("technical contact email"), blank=True)
+    partner_contact_name = models.CharField(_("your contact name"), max_length=200, blank=True)
+    partner_contact_email = models.EmailField(_("your contact email"), blank=True)
+
+    status = models.CharField(_("status"), max_length=20, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
+    validation_errors = models.JSONField(_("validation errors"), default=list, blank=True)
+    rejection_reason = models.CharField(
+        _("rejection reason"), max_length=32, choices=RejectionReason.choices, blank=True
+    )
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    notified_at = models.DateTimeField(_("customer notified"), null=True, blank=True)
+    opt_out_deadline = models.DateTimeField(_("opt-out deadline"), null=True, blank=True)
+    review_due_at = models.DateTimeField(_("review due"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    # The opt-out link's secret; the link itself is signed, this makes it revocable.
+    opt_out_nonce = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["partner", "-created_at", "-id"], name="claim_partner_recent"),
+            models.Index(fields=["partner", "status"], name="claim_partner_status"),
+            models.Index(fields=["status", "opt_out_deadline"], name="claim_status_deadline"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=ClaimStatus.values), name="claim_status_valid"),
+            models.CheckConstraint(condition=models.Q(activity__in=Activity.values), name="claim_activity_valid"),
+            models.CheckConstraint(
+                condition=models.Q(solution_area__in=SolutionArea.values), name="claim_solution_area_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.name}"
+
+    @property
+    def programs(self) -> tuple[str, ...]:
+        return ACTIVITY_PROGRAMS[(self.solution_area, self.activity)]
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == ClaimStatus.DRAFT
+
+    @property
+    def needs_technical_contact(self) -> bool:
+        return self.solution_area == SolutionArea.BUSINESS_APPLICATIONS
+
+
+class ItemOutcome(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CONTESTED = "contested", _("Contested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    ENDED = "ended", _("Ended")
+
+
+class ClaimItem(models.Model):
+    """The unit of exclusivity: a subscription (Business Applications) or a tenant's workload
+    (Microsoft 365), claimed for one programme.
+
+    `item_key` names the thing claimed independently of the claim ("sub:<guid>" or
+    "wl:<tenant guid>:<workload id>"), so that the database can hold at most one approved
+    holder per item and programme.
+    """
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="items")
+    program = models.CharField(_("programme"), max_length=16, blank=True)
+    product = models.ForeignKey("tenants.Product", on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(
+        "tenants.Subscription", on_delete=models.PROTECT, null=True, blank=True, related_name="claim_items"
+    )
+    workload = models.ForeignKey(
+        "tenants.Workload", on_delete=models.PROTECT, null=True, blank=True, related_name="claim_items"
+    )
+    item_key = models.CharField(max_length=120)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "item_key", "program"], name="claim_item_once_per_claim"),
+            models.UniqueConstraint(
+                fields=["item_key", "program"],
+                condition=models.Q(outcome="approved") & ~models.Q(program=""),
+                name="one_holder_per_item_and_program",
+            ),
+            models.CheckConstraint(condition=models.Q(outcome__in=ItemOutcome.values), name="claim_item_outcome_valid"),
+            models.CheckConstraint(
+                condition=models.Q(subscription__isnull=False, workload__isnull=True)
+                | models.Q(subscription__isnull=True, workload__isnull=False),
+                name="claim_item_subscription_xor_workload",
+            ),
+        ]
+        indexes = [models.Index(fields=["item_key", "program", "outcome"], name="claim_item_holder")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.workload_id:
+            return self.workload.name
+        return f"{self.product.name} ({self.subscription.subscription_id})"
+
+    @staticmethod
+    def key_for_subscription(subscription) -> str:
+        return f"sub:{subscription.subscription_id}"
+
+    @staticmethod
+    def key_for_workload(tenant, workload) -> str:
+        return f"wl:{tenant.tenant_id}:{workload.pk}"
+
+
+class ClaimEvent(models.Model):
+    """Append-only history: who did what to a claim, when, from which status to which, and why."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.claim_id} {self.action} {self.from_status}→{self.to_status}"
+
+    @property
+    def actor_label(self) -> str:
+        return str(self.actor) if self.actor_id else _("System")
+
+
+class Comment(models.Model):
+    """A message on a claim. Internal notes are for reviewers only and never shown to partners."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    body = models.TextField(_("comment"))
+    is_internal = models.BooleanField(_("internal note"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+def poe_upload_to(instance, filename):
+    # Generated names only: the partner's file name is kept in `original_name`, never on disk.
+    return f"poe/{uuid.uuid4().hex}"
+
+
+class ProofOfExecution(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="proofs")
+    file = models.FileField(upload_to=poe_upload_to)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("proof of execution")
+        verbose_name_plural = _("proofs of execution")
+
+    def __str__(self):
+        return self.original_name

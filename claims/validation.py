@@ -1,0 +1,214 @@
+"""The checks of PRODUCT.md section 4, shared by the wizard (early feedback) and the
+background validation (the one that counts).
+
+Every check answers with `Problem`s: a stable code, stored on the claim, and a message in
+the troubleshooting seed's words, rendered in the reader's language when shown.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tenants.models import Channel, Domain, Product, SolutionArea, Subscription, Tenant, Workload
+
+from .models import OPEN_STATUSES, ClaimItem, ItemOutcome
+
+CHECK_WITH_CUSTOMER = _(
+    "Work with your customer to ensure the subscription is correct and that you're using the correct tenant ID."
+)
+
+MESSAGES = {
+    "domain_tenant_mismatch": _(
+        "The domain name and the Directory ID / Tenant ID don't match. Contact your customer to ensure you "
+        "have the correct details."
+    ),
+    "not_a_guid": _("The Directory ID / Tenant ID must be a GUID, such as 00000000-0000-0000-0000-000000000000."),
+    "product_not_on_tenant": _("The product selected doesn't exist on the customer's tenant."),
+    "subscription_required": _(
+        "This product has several subscriptions on the customer's tenant: enter the subscription ID you are claiming."
+    ),
+    "not_a_subscription_id": _("The identifier provided isn't a subscription ID."),
+    "subscription_not_on_tenant": _("The subscription provided doesn't belong to the customer's tenant."),
+    "subscription_product_mismatch": _("The subscription provided isn't for the product selected."),
+    "not_dynamics": _("The subscription provided isn't for Dynamics."),
+    "csp": _("The subscription provided is for CSP."),
+    "not_provisioned": _(
+        "The customer hasn't yet activated/provisioned the products for that subscription. Contact your customer "
+        "to ensure that it has been provisioned and the subscription you're claiming is correct."
+    ),
+    "subscription_not_active": _("The subscription isn't in active or in grace status."),
+    "already_claimed": _("The subscription has already been claimed."),
+    "workload_already_claimed": _("Your organisation already holds or has claimed this workload."),
+    "workload_not_on_tenant": _(
+        "The workload isn't part of any active Microsoft 365 subscription on the customer's tenant."
+    ),
+    "mpn_not_enrolled": _("The MPN ID isn't enrolled in the programme this activity needs."),
+    "no_items": _("Select at least one product or workload."),
+}
+
+SUBSCRIPTION_CODES = frozenset(
+    {
+        "product_not_on_tenant",
+        "subscription_required",
+        "not_a_subscription_id",
+        "subscription_not_on_tenant",
+        "subscription_product_mismatch",
+        "not_dynamics",
+        "csp",
+        "not_provisioned",
+        "subscription_not_active",
+        "already_claimed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    subject: str = ""  # what the problem is about: a product, subscription or workload name
+
+    @property
+    def message(self) -> str:
+        text = str(MESSAGES[self.code])
+        if self.code in SUBSCRIPTION_CODES:
+            text = f"{text} {CHECK_WITH_CUSTOMER}"
+        return f"{self.subject}: {text}" if self.subject else text
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "subject": self.subject}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Problem:
+        return cls(code=data["code"], subject=data.get("subject", ""))
+
+
+def parse_guid(value) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value).strip())
+    except (ValueError, AttributeError):
+        return None
+
+
+def normalise_domain(value: str) -> str:
+    return value.strip().rstrip(".").lower()
+
+
+def tenant_for(domain: str, tenant_guid) -> Tenant | None:
+    """The tenant when `domain` is one of its verified domains, else None (a mismatch)."""
+    guid = parse_guid(tenant_guid)
+    if guid is None:
+        return None
+    match = Domain.objects.select_related("tenant").filter(name=normalise_domain(domain), tenant__tenant_id=guid)
+    found = match.first()
+    return found.tenant if found else None
+
+
+def subscription_problems(subscription: Subscription, product: Product) -> list[Problem]:
+    subject = str(subscription.subscription_id)
+    problems = []
+    if subscription.product_id != product.pk:
+        problems.append(Problem("subscription_product_mismatch", subject))
+    if subscription.product.solution_area != SolutionArea.BUSINESS_APPLICATIONS:
+        problems.append(Problem("not_dynamics", subject))
+    if subscription.channel == Channel.CSP:
+        problems.append(Problem("csp", subject))
+    if not subscription.provisioned:
+        problems.append(Problem("not_provisioned", subject))
+    if not subscription.is_live:
+        problems.append(Problem("subscription_not_active", subject))
+    return problems
+
+
+def resolve_subscription(
+    tenant: Tenant, product: Product, subscription_id: str = ""
+) -> tuple[Subscription | None, list[Problem]]:
+    """The subscription a Business Applications item claims, with what is wrong with it.
+
+    If the tenant has exactly one subscription to the product it is taken; if it has
+    several, the partner must name one by its subscription ID.
+    """
+    subscription_id = (subscription_id or "").strip()
+    if subscription_id:
+        guid = parse_guid(subscription_id)
+        subscription = (
+            Subscription.objects.select_related("product").filter(subscription_id=guid).first() if guid else None
+        )
+        if subscription is None:
+            return None, [Problem("not_a_subscription_id", subscription_id)]
+        if subscription.tenant_id != tenant.pk:
+            return None, [Problem("subscription_not_on_tenant", subscription_id)]
+    else:
+        candidates = list(tenant.subscriptions.select_related("product").filter(product=product)[:2])
+        if not candidates:
+            return None, [Problem("product_not_on_tenant", product.name)]
+        if len(candidates) > 1:
+            return None, [Problem("subscription_required", product.name)]
+        subscription = candidates[0]
+    return subscription, subscription_problems(subscription, product)
+
+
+def tenant_workloads(tenant: Tenant):
+    """Workloads carried by a live Microsoft 365 subscription of the tenant."""
+    return Workload.objects.filter(
+        products__solution_area=SolutionArea.MICROSOFT_365,
+        products__subscriptions__tenant=tenant,
+        products__subscriptions__status__in=("active", "in_grace"),
+    ).distinct()
+
+
+def workload_problems(tenant: Tenant, workload: Workload) -> list[Problem]:
+    if not tenant_workloads(tenant).filter(pk=workload.pk).exists():
+        return [Problem("workload_not_on_tenant", workload.name)]
+    return []
+
+
+def _open_items(item_key: str, program: str, exclude_claim_id=None):
+    items = ClaimItem.objects.filter(
+        item_key=item_key,
+        program=program,
+        claim__status__in=OPEN_STATUSES,
+        outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED, ItemOutcome.APPROVED),
+    )
+    if exclude_claim_id is not None:
+        items = items.exclude(claim_id=exclude_claim_id)
+    return items
+
+
+def held_by_own_partner(*, partner, item_key: str, program: str, exclude_claim_id=None) -> bool:
+    """This partner already holds, or has a pending claim on, the item for this programme."""
+    return _open_items(item_key, program, exclude_claim_id).filter(claim__partner=partner).exists()
+
+
+def legacy_holders(*, item_key: str, subscription=None):
+    """Partners whose pre-CPOR association still holds the item.
+
+    Dynamics 365 and Power BI associations stay valid until their subscription ends;
+    Microsoft 365 ones hold nothing (they must be re-associated by a claim).
+    """
+    from tenants.models import LegacyAssociation
+
+    if subscription is None:
+        return LegacyAssociation.objects.none()
+    return LegacyAssociation.objects.filter(
+        subscription=subscription, ended_at__isnull=True, subscription__status__in=("active", "in_grace")
+    )
+
+
+def is_competing(*, partner, item_key: str, program: str, subscription=None, exclude_claim_id=None) -> bool:
+    """Another partner holds or claims the item for the same programme: not an error, but
+    arbitration. Revenue association items (no programme) are never exclusive."""
+    if not program:
+        return False
+    if _open_items(item_key, program, exclude_claim_id).exclude(claim__partner=partner).exists():
+        return True
+    return legacy_holders(item_key=item_key, subscription=subscription).filter(~Q(partner=partner)).exists()
+
+
+def mpn_problems(mpn, programs) -> list[Problem]:
+    return [Problem("mpn_not_enrolled", program) for program in programs if program and not mpn.is_enrolled(program)]

@@ -1,0 +1,37 @@
+"""Shared fixtures: the real database (PostgreSQL when reachable) and factories."""
+
+import pytest
+
+from cpor.models import Role
+from cpor.tests.factories import PASSWORD, PartnerFactory, partner_user
+
+
+@pytest.fixture
+def partner(db):
+    return PartnerFactory(name="Fabrikam Test")
+
+
+@pytest.fixture
+def other_partner(db):
+    return PartnerFactory(name="Northwind Test")
+
+
+@pytest.fixture
+def incentives_admin(partner):
+    return partner_user(partner, Role.INCENTIVES_ADMIN)
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in on the test client and return the client."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login

@@ -1,0 +1,78 @@
+"""The one place that decides what a user may see and do.
+
+Views, the admin and templates ask here. Partner data is scoped to the user's own
+partner; anything outside it is answered exactly like something that does not exist.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+
+from .models import Membership, Role
+
+# What each role may do, by capability. Reading claims, history and reports is open to
+# every role of the partner.
+FILE_CLAIMS = frozenset({Role.INCENTIVES_ADMIN})
+VIEW_USAGE = frozenset({Role.INCENTIVES_ADMIN, Role.BILLING_ADMIN, Role.GLOBAL_ADMIN, Role.INCENTIVES_USER})
+MANAGE_USERS = frozenset({Role.GLOBAL_ADMIN})
+
+
+def membership_of(user) -> Membership | None:
+    """The active partner membership of a signed-in user, or None (staff, or nobody)."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    try:
+        return user.membership
+    except Membership.DoesNotExist:
+        return None
+
+
+def partner_of(user):
+    membership = membership_of(user)
+    return membership.partner if membership else None
+
+
+def has_role(user, roles) -> bool:
+    membership = membership_of(user)
+    return membership is not None and membership.role in roles
+
+
+def can_file_claims(user) -> bool:
+    return has_role(user, FILE_CLAIMS)
+
+
+def can_manage_users(user) -> bool:
+    return has_role(user, MANAGE_USERS)
+
+
+def is_reviewer(user) -> bool:
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and (user.is_superuser or user.groups.filter(name="Reviewers").exists())
+    )
+
+
+def partner_required(roles=None):
+    """Guard a partner view: anonymous → sign-in, not a partner user or wrong role → 403.
+
+    The view receives `request.membership`. Which partner's objects it may touch is the
+    selectors' business; they answer 404 for anything outside that partner.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = membership_of(request.user)
+            if membership is None or (roles is not None and membership.role not in roles):
+                raise PermissionDenied
+            request.membership = membership
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,23 @@
+"""The Celery application, configured from Django settings under the CELERY_ prefix."""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings.base")
+
+app = Celery("cpor")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def _prepare_filesystem_broker(sender, **kwargs):
+    # The embedded default broker keeps its queue in folders that must exist before the
+    # first message is sent or read.
+    options = sender.conf.broker_transport_options or {}
+    if str(sender.conf.broker_url).startswith("filesystem"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+            if options.get(key):
+                Path(options[key]).mkdir(parents=True, exist_ok=True)

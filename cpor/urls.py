@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path, reverse
+
+from . import access
+
+
+def home(request):
+    """Send each person to where their work is."""
+    if access.is_reviewer(request.user):
+        return redirect("admin:index")
+    if not request.user.is_authenticated:
+        return redirect("login")
+    return redirect(reverse("claims:overview"))
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("cpor.account_urls")),
+    path("incentives/", include("claims.urls")),
+    path("opt-out/", include("claims.optout_urls")),
+    path("notifications/", include("notifications.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,179 @@
+"""Customer tenants and what they hold: domains, subscriptions, monthly usage.
+
+Also the vendor's product catalogue and the associations that predate the claim model.
+GUIDs are stored as UUIDs (normalised, so they compare case-insensitively) and domain
+names are stored lower-case with a constraint that says so.
+"""
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class SolutionArea(models.TextChoices):
+    BUSINESS_APPLICATIONS = "Business Applications", _("Business Applications")
+    MICROSOFT_365 = "Microsoft 365", _("Microsoft 365")
+
+
+class Workload(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    code = models.CharField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    solution_area = models.CharField(_("solution area"), max_length=32, choices=SolutionArea.choices)
+    family = models.CharField(_("family"), max_length=100)
+    workloads = models.ManyToManyField(Workload, blank=True, related_name="products")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(solution_area__in=SolutionArea.values), name="product_area_valid")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_dynamics(self) -> bool:
+        return self.family == "Dynamics 365"
+
+
+class Tenant(models.Model):
+    """A customer's directory; its Tenant ID is the Directory ID."""
+
+    tenant_id = models.UUIDField(_("tenant ID"), unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    country = models.CharField(_("country"), max_length=2)
+    subdivision = models.CharField(_("subdivision"), max_length=10, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    language = models.CharField(_("language"), max_length=8, default="en")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.tenant_id})"
+
+
+class Domain(models.Model):
+    """A verified domain of a tenant; names are unique across tenants, compared lower-case."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
+    name = models.CharField(_("domain"), max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=models.Q(name=Lower("name")), name="domain_name_lowercase")]
+
+    def __str__(self):
+        return self.name
+
+
+class Channel(models.TextChoices):
+    VOLUME_LICENSING = "Volume Licensing", _("Volume Licensing")
+    WEB_DIRECT = "Web Direct", _("Web Direct")
+    CSP = "CSP", _("CSP")
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    IN_GRACE = "in_grace", _("In grace")
+    DISABLED = "disabled", _("Disabled")
+    DELETED = "deleted", _("Deleted")
+
+
+LIVE_SUBSCRIPTION_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.IN_GRACE)
+
+
+class Subscription(models.Model):
+    subscription_id = models.UUIDField(_("subscription ID"), unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="subscriptions")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="subscriptions")
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=16, choices=SubscriptionStatus.choices)
+    provisioned = models.BooleanField(_("provisioned"), default=False)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+
+    class Meta:
+        ordering = ["tenant", "product", "start_date"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="subscription_channel_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SubscriptionStatus.values), name="subscription_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product} {self.subscription_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_SUBSCRIPTION_STATUSES
+
+
+class Usage(models.Model):
+    """One month of a tenant's usage of a workload (or, for Business Applications, a product code)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="usage")
+    workload = models.CharField(_("workload"), max_length=100)
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    monthly_active_users = models.PositiveIntegerField(_("monthly active users"))
+    paid_available_units = models.PositiveIntegerField(_("paid available units"))
+
+    class Meta:
+        ordering = ["tenant", "workload", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "workload", "month"], name="usage_unique_per_month"),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="usage_month_first_day"),
+        ]
+
+
+class LegacyAssociation(models.Model):
+    """An association from before the claim model.
+
+    Dynamics 365 and Power BI ones (with a subscription) stay valid until the subscription
+    expires; Microsoft 365 ones (with a workload) must be re-associated through a claim.
+    """
+
+    partner = models.ForeignKey("cpor.Partner", on_delete=models.CASCADE, related_name="legacy_associations")
+    mpn = models.ForeignKey("cpor.MpnId", on_delete=models.CASCADE, related_name="legacy_associations")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="legacy_associations")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, null=True, blank=True, related_name="legacy_associations"
+    )
+    workload = models.ForeignKey(
+        Workload, on_delete=models.PROTECT, null=True, blank=True, related_name="legacy_associations"
+    )
+    since = models.DateField(_("since"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(subscription__isnull=False, workload__isnull=True)
+                | models.Q(subscription__isnull=True, workload__isnull=False),
+                name="legacy_subscription_xor_workload",
+            ),
+            models.UniqueConstraint(
+                fields=["mpn", "tenant", "subscription"],
+                condition=models.Q(subscription__isnull=False),
+                name="legacy_unique_subscription",
+            ),
+            models.UniqueConstraint(
+                fields=["mpn", "tenant", "workload"],
+                condition=models.Q(workload__isnull=False),
+                name="legacy_unique_workload",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner} → {self.tenant} ({self.subscription or self.workload})"
