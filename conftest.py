@@ -1,9 +1,15 @@
 """Shared fixtures: the real database (PostgreSQL when reachable) and factories."""
 
+import os
+
 import pytest
 
 from cpor.models import Role
 from cpor.tests.factories import PASSWORD, PartnerFactory, partner_user
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
