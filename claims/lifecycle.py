@@ -8,7 +8,7 @@ else assigns `claim.status`.
 
 from django.db import transaction
 
-from .models import TRANSITIONS, Claim, ClaimEvent
+from .models import TRANSITIONS, Claim, ClaimEvent, ClaimStatus, ItemOutcome
 
 
 class ClaimError(Exception):
@@ -59,3 +59,31 @@ def transition(claim: Claim, to_status: str, *, action: str, actor=None, reason=
     return record_event(
         claim, action=action, actor=actor, from_status=from_status, to_status=to_status, reason=reason, data=data
     )
+
+
+def status_from_items(claim: Claim) -> str:
+    """The status a claim's items summarise (PRODUCT.md section 5).
+
+    While any item is pending or contested the claim keeps its review status; once every
+    item is decided it is Approved if any item is approved, else Rejected; an Approved
+    claim none of whose items is still approved has Ended.
+    """
+    outcomes = set(claim.items.values_list("outcome", flat=True))
+    if claim.status == ClaimStatus.APPROVED:
+        return ClaimStatus.APPROVED if ItemOutcome.APPROVED in outcomes else ClaimStatus.ENDED
+    if claim.status not in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED):
+        return claim.status
+    if outcomes & {ItemOutcome.PENDING, ItemOutcome.CONTESTED} or not outcomes:
+        return claim.status
+    return ClaimStatus.APPROVED if ItemOutcome.APPROVED in outcomes else ClaimStatus.REJECTED
+
+
+def settle(claim: Claim, *, action: str, actor=None, reason="", data=None, fields=()):
+    """After item outcomes changed, move a locked claim to the status its items summarise.
+
+    Returns the event written, or None when the status stays as it is.
+    """
+    target = status_from_items(claim)
+    if target == claim.status:
+        return None
+    return transition(claim, target, action=action, actor=actor, reason=reason, data=data, fields=fields)
