@@ -26,6 +26,9 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 class M365ProductFactory(ProductFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
     code = "M365_E3"
     name = "Microsoft 365 E3"
     solution_area = SolutionArea.MICROSOFT_365
@@ -40,6 +43,7 @@ class M365ProductFactory(ProductFactory):
 class TenantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Tenant
+        skip_postgeneration_save = True
 
     tenant_id = factory.LazyFunction(uuid.uuid4)
     name = factory.Sequence(lambda n: f"Customer {n}")
