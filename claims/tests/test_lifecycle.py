@@ -1,0 +1,118 @@
+"""The state machine's one mechanism and the invariants the database holds."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from claims import lifecycle
+from claims.models import TRANSITIONS, ClaimEvent, ClaimStatus, ItemOutcome
+from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
+from cpor.models import Program
+
+pytestmark = pytest.mark.django_db
+
+TERMINAL = {ClaimStatus.VALIDATION_FAILED, ClaimStatus.REJECTED, ClaimStatus.OPTED_OUT, ClaimStatus.ENDED}
+
+
+def test_every_status_has_a_row_in_the_transition_table():
+    assert set(TRANSITIONS) == set(ClaimStatus.values)
+
+
+def test_terminal_statuses_lead_nowhere():
+    for status in TERMINAL:
+        assert TRANSITIONS[status] == frozenset()
+
+
+def test_a_submitted_claim_cannot_go_back_to_draft():
+    for status in ClaimStatus.values:
+        assert not lifecycle.can_transition(status, ClaimStatus.DRAFT)
+
+
+def test_transition_changes_the_status_and_records_who_when_from_to_and_why(incentives_admin):
+    claim = ClaimFactory()
+    with transaction.atomic():
+        locked = lifecycle.lock_claim(claim.pk)
+        event = lifecycle.transition(
+            locked, ClaimStatus.SUBMITTED, action="submitted", actor=incentives_admin, reason="ready"
+        )
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED
+    assert (event.actor, event.from_status, event.to_status, event.reason) == (
+        incentives_admin,
+        ClaimStatus.DRAFT,
+        ClaimStatus.SUBMITTED,
+        "ready",
+    )
+
+
+def test_a_transition_the_table_forbids_changes_nothing():
+    claim = ClaimFactory()
+    with pytest.raises(lifecycle.InvalidTransition), transaction.atomic():
+        lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.APPROVED, action="approved")
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.DRAFT
+    assert not ClaimEvent.objects.filter(claim=claim).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transition_refuses_to_run_outside_a_transaction():
+    claim = ClaimFactory()
+    with pytest.raises(RuntimeError):
+        lifecycle.transition(claim, ClaimStatus.SUBMITTED, action="submitted")
+
+
+def _under_review(claim):
+    with transaction.atomic():
+        locked = lifecycle.lock_claim(claim.pk)
+        lifecycle.transition(locked, ClaimStatus.SUBMITTED, action="submitted")
+        lifecycle.transition(locked, ClaimStatus.UNDER_REVIEW, action="validated")
+    claim.refresh_from_db()
+    return claim
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "expected"),
+    [
+        ([ItemOutcome.PENDING, ItemOutcome.APPROVED], ClaimStatus.UNDER_REVIEW),
+        ([ItemOutcome.CONTESTED, ItemOutcome.APPROVED], ClaimStatus.UNDER_REVIEW),
+        ([ItemOutcome.APPROVED, ItemOutcome.REJECTED], ClaimStatus.APPROVED),
+        ([ItemOutcome.REJECTED, ItemOutcome.REJECTED], ClaimStatus.REJECTED),
+    ],
+)
+def test_the_claim_status_summarises_its_items(outcomes, expected):
+    claim = _under_review(ClaimFactory())
+    for outcome in outcomes:
+        SubscriptionItemFactory(claim=claim, outcome=outcome)
+    assert lifecycle.status_from_items(claim) == expected
+
+
+def test_an_approved_claim_with_no_approved_item_left_has_ended():
+    claim = _under_review(ClaimFactory())
+    item = SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.APPROVED)
+    with transaction.atomic():
+        locked = lifecycle.lock_claim(claim.pk)
+        assert lifecycle.settle(locked, action="approved").to_status == ClaimStatus.APPROVED
+    item.outcome = ItemOutcome.ENDED
+    item.save()
+    with transaction.atomic():
+        locked = lifecycle.lock_claim(claim.pk)
+        assert lifecycle.settle(locked, action="ended").to_status == ClaimStatus.ENDED
+        assert lifecycle.settle(locked, action="ended") is None
+
+
+def test_the_database_holds_at_most_one_approved_holder_per_item_and_programme():
+    first = SubscriptionItemFactory(outcome=ItemOutcome.APPROVED)
+    rival = ClaimFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SubscriptionItemFactory(
+            claim=rival, subscription=first.subscription, program=first.program, outcome=ItemOutcome.APPROVED
+        )
+    # The same subscription in another programme has its own holder.
+    SubscriptionItemFactory(
+        claim=rival, subscription=first.subscription, program=Program.OSA_SELL, outcome=ItemOutcome.APPROVED
+    )
+
+
+def test_the_database_refuses_an_unknown_status():
+    claim = ClaimFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(claim).objects.filter(pk=claim.pk).update(status="bogus")
