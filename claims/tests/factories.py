@@ -1,10 +1,10 @@
 import factory
 
-from claims.models import Activity, Claim, ClaimItem, ClaimStatus
+from claims.models import Activity, Claim, ClaimItem, ClaimStatus, ProofOfExecution
 from cpor.models import Program
 from cpor.tests.factories import MpnIdFactory
 from tenants.models import SolutionArea
-from tenants.tests.factories import SubscriptionFactory, TenantFactory
+from tenants.tests.factories import M365ProductFactory, SubscriptionFactory, TenantFactory, WorkloadFactory
 
 
 class ClaimFactory(factory.django.DjangoModelFactory):
@@ -41,3 +41,84 @@ class SubscriptionItemFactory(factory.django.DjangoModelFactory):
     subscription = factory.SubFactory(SubscriptionFactory, tenant=factory.SelfAttribute("..claim.tenant"))
     product = factory.SelfAttribute("subscription.product")
     item_key = factory.LazyAttribute(lambda item: ClaimItem.key_for_subscription(item.subscription))
+
+
+class WorkloadItemFactory(factory.django.DjangoModelFactory):
+    """A Microsoft 365 item: a workload of the claim's tenant, for OSU-M365."""
+
+    class Meta:
+        model = ClaimItem
+
+    claim = factory.SubFactory(ClaimFactory, solution_area=SolutionArea.MICROSOFT_365, activity=Activity.USAGE)
+    program = Program.OSU_M365
+    workload = factory.SubFactory(WorkloadFactory)
+    product = factory.SubFactory(M365ProductFactory)
+    subscription = None
+    item_key = factory.LazyAttribute(lambda item: ClaimItem.key_for_workload(item.claim.tenant, item.workload))
+
+
+# A minimal but real PDF: what libmagic recognises as application/pdf.
+PDF_BYTES = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+class ProofFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProofOfExecution
+
+    claim = factory.SubFactory(ClaimFactory)
+    file = factory.django.FileField(data=PDF_BYTES, filename="poe")
+    original_name = "statement-of-work.pdf"
+    content_type = "application/pdf"
+    size = len(PDF_BYTES)
+
+
+def directory_world(partner=None):
+    """The master data the partner-side tests file against, as a namespace.
+
+    One customer tenant (Contoso) with a verified domain pair, and on it: a Dynamics 365
+    product with one claimable subscription, one with two subscriptions (the partner must
+    name one), one bought through CSP, one not yet provisioned, and a Microsoft 365 E3
+    subscription carrying three workloads. The partner has one MPN ID enrolled everywhere
+    and one enrolled nowhere.
+    """
+    from types import SimpleNamespace
+
+    from cpor.tests.factories import PartnerFactory
+    from tenants.models import Channel
+    from tenants.tests.factories import ProductFactory
+
+    partner = partner or PartnerFactory()
+    tenant = TenantFactory(name="Contoso", domains=["contoso.onmicrosoft.com", "contoso.fr"])
+    sales = ProductFactory(code="D365_SALES", name="Dynamics 365 Sales")
+    service = ProductFactory(code="D365_SERVICE", name="Dynamics 365 Customer Service")
+    finance = ProductFactory(code="D365_FINANCE", name="Dynamics 365 Finance")
+    field = ProductFactory(code="D365_FIELD", name="Dynamics 365 Field Service")
+    m365 = M365ProductFactory()
+    world = SimpleNamespace(
+        partner=partner,
+        mpn=MpnIdFactory(partner=partner, mpn_id="1234567", location="Paris, FR"),
+        unenrolled_mpn=MpnIdFactory(
+            partner=partner, mpn_id="7654321", location="Lyon, FR", osa_sell=False, osu_m365=False, osu_bizapps=False
+        ),
+        tenant=tenant,
+        domain="contoso.fr",
+        sales=sales,
+        sales_subscription=SubscriptionFactory(tenant=tenant, product=sales),
+        service=service,
+        service_subscriptions=[
+            SubscriptionFactory(tenant=tenant, product=service),
+            SubscriptionFactory(tenant=tenant, product=service),
+        ],
+        finance=finance,
+        finance_subscription=SubscriptionFactory(tenant=tenant, product=finance, channel=Channel.CSP),
+        field=field,
+        field_subscription=SubscriptionFactory(tenant=tenant, product=field, provisioned=False),
+        m365=m365,
+        m365_subscription=SubscriptionFactory(tenant=tenant, product=m365),
+        workloads={workload.name: workload for workload in m365.workloads.all()},
+        other_tenant=TenantFactory(name="Litware", domains=["litware.com"]),
+    )
+    return world

@@ -1,0 +1,294 @@
+"""Reads of claims for partner users. Every query here is scoped to the user's partner;
+anything outside it, or missing, is the same 404 ("the error is the same for objects you
+can't access and objects that don't exist").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils.functional import cached_property
+
+from cpor import access
+from cpor.models import MpnId
+from tenants.models import SolutionArea
+
+from . import validation
+from .models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ProofOfExecution
+
+# Column sort: the name a URL uses -> the ordering, always ending with the primary key so
+# that pages never overlap.
+SORTS = {
+    "id": ("id",),
+    "name": ("name", "id"),
+    "customer": ("tenant__name", "id"),
+    "domain": ("domain", "id"),
+    "solution_area": ("solution_area", "id"),
+    "activity": ("activity", "id"),
+    "status": ("status", "id"),
+    "created": ("created_at", "id"),
+    "submitted": ("submitted_at", "id"),
+}
+DEFAULT_SORT = "-created"
+
+
+@dataclass(frozen=True)
+class ClaimFilters:
+    q: str = ""
+    status: str = ""
+    solution_area: str = ""
+    activity: str = ""
+    mpn: str = ""
+    sort: str = DEFAULT_SORT
+
+
+def _partner_or_404(user):
+    partner = access.partner_of(user)
+    if partner is None:
+        raise Http404
+    return partner
+
+
+def _items_prefetch():
+    return Prefetch(
+        "items",
+        queryset=ClaimItem.objects.select_related("product", "subscription", "workload").order_by("id"),
+    )
+
+
+def claim_list_visible_to(user, filters: ClaimFilters | None = None) -> QuerySet[Claim]:
+    """The user's partner's claims, filtered, searched and sorted, with what a list row shows.
+
+    A page costs a constant number of queries: the claims with their MPN ID and tenant in
+    one, their items in a second, whatever the number of claims.
+    """
+    partner = access.partner_of(user)
+    if partner is None:
+        return Claim.objects.none()
+    filters = filters or ClaimFilters()
+    claims = Claim.objects.filter(partner=partner)
+    if filters.status:
+        claims = claims.filter(status=filters.status)
+    if filters.solution_area:
+        claims = claims.filter(solution_area=filters.solution_area)
+    if filters.activity:
+        claims = claims.filter(activity=filters.activity)
+    if filters.mpn:
+        claims = claims.filter(mpn__mpn_id=filters.mpn)
+    if filters.q:
+        claims = claims.filter(_search(filters.q))
+    return claims.select_related("mpn", "tenant").prefetch_related(_items_prefetch()).order_by(*_ordering(filters.sort))
+
+
+def _search(text: str) -> Q:
+    """Claim ID, name, domain or tenant ID: an exact ID or GUID, or part of a name or domain."""
+    text = text.strip()
+    condition = Q(name__icontains=text) | Q(domain__icontains=text.lower())
+    if text.lstrip("#").isdigit():
+        condition |= Q(pk=int(text.lstrip("#")))
+    guid = validation.parse_guid(text)
+    if guid is not None:
+        condition |= Q(tenant_guid=guid)
+    return condition
+
+
+def _ordering(sort: str) -> tuple[str, ...]:
+    descending = sort.startswith("-")
+    columns = SORTS.get(sort.lstrip("-")) or SORTS[DEFAULT_SORT.lstrip("-")]
+    if sort.lstrip("-") not in SORTS:
+        descending = True
+    return tuple(f"-{column}" if descending else column for column in columns)
+
+
+class CappedPaginator(Paginator):
+    """A paginator whose count stops at `cap`: counting every row of a partner with hundreds
+    of thousands of claims is the slow part of a page, and nobody pages that far. Past the
+    cap the page says "more than" and the partner narrows the search."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self):
+        return self.object_list.values("pk")[: self.cap + 1].count()
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.cap
+
+
+def claim_page(claims: QuerySet[Claim], page_number, per_page: int = 50):
+    return CappedPaginator(claims, per_page).get_page(page_number)
+
+
+def claim_get_for_user(user, pk) -> Claim:
+    """One claim of the user's partner; 404 for another partner's claim and a missing one alike."""
+    partner = _partner_or_404(user)
+    claim = (
+        Claim.objects.select_related("mpn", "tenant", "partner")
+        .prefetch_related(_items_prefetch())
+        .filter(pk=pk, partner=partner)
+        .first()
+    )
+    if claim is None:
+        raise Http404
+    return claim
+
+
+def draft_get_for_user(user, pk) -> Claim:
+    """A draft to resume; a claim that is no longer a draft is shown, not edited (404 here)."""
+    claim = claim_get_for_user(user, pk)
+    if claim.status != ClaimStatus.DRAFT:
+        raise Http404
+    return claim
+
+
+def poe_get_for_user(user, pk) -> ProofOfExecution:
+    partner = _partner_or_404(user)
+    proof = ProofOfExecution.objects.filter(pk=pk, claim__partner=partner).first()
+    if proof is None:
+        raise Http404
+    return proof
+
+
+def claim_items_grouped(claim: Claim) -> list[dict]:
+    """A claim's items, one entry per thing claimed (subscription or workload), with each
+    programme's outcome: a Usage and Pre-sales claim has two rows per subscription."""
+    groups: OrderedDict[str, dict] = OrderedDict()
+    for item in claim.items.all():
+        group = groups.setdefault(
+            item.item_key,
+            {"label": item.label, "subscription": item.subscription, "workload": item.workload, "lines": []},
+        )
+        group["lines"].append(item)
+    return list(groups.values())
+
+
+def claim_events(claim: Claim) -> QuerySet[ClaimEvent]:
+    return claim.events.select_related("actor").order_by("created_at", "id")
+
+
+def comments_visible_to(user, claim: Claim) -> QuerySet[Comment]:
+    """The comments thread as this user may read it: a partner never sees reviewers'
+    internal notes."""
+    comments = claim.comments.select_related("author").order_by("created_at", "id")
+    if not access.is_reviewer(user):
+        comments = comments.filter(is_internal=False)
+    return comments
+
+
+def claim_proofs(claim: Claim) -> QuerySet[ProofOfExecution]:
+    return claim.proofs.order_by("uploaded_at", "id")
+
+
+def mpn_ids_of(user) -> QuerySet[MpnId]:
+    partner = access.partner_of(user)
+    if partner is None:
+        return MpnId.objects.none()
+    return MpnId.objects.filter(partner=partner).order_by("mpn_id")
+
+
+def claim_status_counts(user) -> dict[str, int]:
+    """How many of the partner's claims are in each status, in one grouped query."""
+    partner = access.partner_of(user)
+    counts = dict.fromkeys(ClaimStatus.values, 0)
+    if partner is None:
+        return counts
+    rows = Claim.objects.filter(partner=partner).order_by().values("status").annotate(n=Count("id"))
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+# --- Early feedback on the products / workloads page -------------------------------------
+
+
+@dataclass
+class ItemOption:
+    """One product or workload the partner may pick, with what the directory already says
+    about it: errors stop the partner, a competing claim is only announced."""
+
+    pk: int
+    name: str
+    subscription_count: int = 0
+    problems: list = field(default_factory=list)
+    competing: bool = False
+    own: bool = False
+    subscriptions: list = field(default_factory=list)
+
+    @property
+    def needs_subscription_id(self) -> bool:
+        return self.subscription_count > 1
+
+
+def product_options_for(claim: Claim) -> list[ItemOption]:
+    """The Business Applications products of the tenant's subscriptions. When the tenant
+    holds exactly one subscription to a product, its problems and competition are known
+    before the partner picks it; with several, the partner names one by its ID."""
+    tenant = claim.tenant
+    if tenant is None or claim.solution_area != SolutionArea.BUSINESS_APPLICATIONS:
+        return []
+    subscriptions = list(
+        tenant.subscriptions.select_related("product")
+        .filter(product__solution_area=SolutionArea.BUSINESS_APPLICATIONS)
+        .order_by("product__name", "start_date")
+    )
+    options: OrderedDict[int, ItemOption] = OrderedDict()
+    for subscription in subscriptions:
+        option = options.setdefault(
+            subscription.product_id,
+            ItemOption(pk=subscription.product_id, name=subscription.product.name),
+        )
+        option.subscription_count += 1
+        option.subscriptions.append(subscription)
+    for option in options.values():
+        if option.subscription_count != 1:
+            continue
+        subscription = option.subscriptions[0]
+        option.problems = validation.subscription_problems(subscription, subscription.product)
+        key = ClaimItem.key_for_subscription(subscription)
+        for program in claim.programs:
+            _mark_holders(option, claim, key, program, subscription)
+    return list(options.values())
+
+
+def workload_options_for(claim: Claim) -> list[ItemOption]:
+    """The workloads of the tenant's live Microsoft 365 subscriptions."""
+    tenant = claim.tenant
+    if tenant is None or claim.solution_area != SolutionArea.MICROSOFT_365:
+        return []
+    options = []
+    for workload in validation.tenant_workloads(tenant).order_by("name"):
+        option = ItemOption(pk=workload.pk, name=workload.name)
+        key = ClaimItem.key_for_workload(tenant, workload)
+        for program in claim.programs:
+            _mark_holders(option, claim, key, program, None)
+        options.append(option)
+    return options
+
+
+def _mark_holders(option: ItemOption, claim: Claim, key: str, program: str, subscription) -> None:
+    if validation.held_by_own_partner(partner=claim.partner, item_key=key, program=program, exclude_claim_id=claim.pk):
+        option.own = True
+    elif validation.is_competing(
+        partner=claim.partner, item_key=key, program=program, subscription=subscription, exclude_claim_id=claim.pk
+    ):
+        option.competing = True
+
+
+def claim_competing_labels(claim: Claim) -> list[str]:
+    """The draft's items another partner holds or claims (shown as a warning, never naming it)."""
+    labels = []
+    for item in claim.items.select_related("product", "subscription", "workload"):
+        if validation.is_competing(
+            partner=claim.partner,
+            item_key=item.item_key,
+            program=item.program,
+            subscription=item.subscription,
+            exclude_claim_id=claim.pk,
+        ):
+            labels.append(item.label)
+    return list(dict.fromkeys(labels))

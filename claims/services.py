@@ -1,0 +1,531 @@
+"""The partner's writes on claims (PRODUCT.md section 3 and the partner's part of section 5).
+
+Each service: check the user may file claims, open a transaction, re-read the claim under a
+row lock scoped to the user's partner, check its status, change it, record the event, and
+schedule side effects after commit. The checks of section 4 come from `claims.validation`,
+the same ones the wizard shows as early feedback; a service never trusts what a form
+already checked, because a posted value may have been tampered with.
+
+Errors:
+- `PermissionDenied` (403) when the user's role may not do this (only an Incentives admin
+  files claims);
+- `Http404` when the claim or file is not the user's partner's, exactly as a missing one;
+- `ClaimError` (or `ClaimProblems`, which carries the section-4 problems) when the action
+  does not apply to the claim as it is now. Nothing is changed in any of these cases.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpor import access
+from cpor.models import MpnId
+from tenants.models import LIVE_SUBSCRIPTION_STATUSES, Product, SolutionArea, Tenant, Workload
+
+from . import tasks, uploads, validation
+from .lifecycle import ClaimError, record_event, transition
+from .models import ACTIVITY_PROGRAMS, Activity, Claim, ClaimItem, ClaimStatus, Comment, ProofOfExecution
+from .validation import Problem
+
+# A reviewer's request for information is answered by a partner comment or more PoE.
+PARTNER_RESPONDED = "partner_responded"
+
+# Enough for any real statement of work; stops a runaway loop of uploads.
+MAX_PROOFS_PER_CLAIM = 20
+
+
+class ClaimProblems(ClaimError):
+    """The section-4 checks found problems; each one carries its troubleshooting message."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__(" ".join(problem.message for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class ClaimStart:
+    """What the first three wizard pages ask (MPN ID, customer, solution area and activity,
+    Associate customer); the same fields are changed on a draft's details page."""
+
+    mpn_id: int
+    domain: str
+    tenant_guid: uuid.UUID | str
+    solution_area: str
+    activity: str
+    name: str
+    solution_seller_name: str = ""
+    customer_name: str = ""
+    isv_solution_name: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimContacts:
+    customer_contact_name: str
+    customer_contact_title: str
+    customer_contact_email: str
+    partner_contact_name: str
+    partner_contact_email: str
+    technical_contact_name: str = ""
+    technical_contact_title: str = ""
+    technical_contact_email: str = ""
+
+
+@dataclass(frozen=True)
+class ProductChoice:
+    """A Business Applications product picked on the products page, with the subscription ID
+    the partner typed when the tenant holds several subscriptions to it."""
+
+    product_id: int
+    subscription_id: str = ""
+
+
+REVENUE_FIELDS = ("solution_seller_name", "customer_name", "isv_solution_name")
+CONTACT_FIELDS = tuple(field.name for field in fields(ClaimContacts))
+TECHNICAL_CONTACT_FIELDS = ("technical_contact_name", "technical_contact_title", "technical_contact_email")
+
+
+# --- Guards ----------------------------------------------------------------------------
+
+
+def _filer_partner(user):
+    """The partner an Incentives admin files for; anyone else may only read (403)."""
+    if not access.can_file_claims(user):
+        raise PermissionDenied
+    return access.partner_of(user)
+
+
+def _lock_own_claim(partner, claim_id) -> Claim:
+    claim = Claim.objects.select_for_update().filter(pk=claim_id, partner=partner).first()
+    if claim is None:
+        raise Http404
+    return claim
+
+
+def _lock_own_draft(partner, claim_id) -> Claim:
+    claim = _lock_own_claim(partner, claim_id)
+    if claim.status != ClaimStatus.DRAFT:
+        raise ClaimError(_("This claim has been submitted and can no longer be changed."))
+    return claim
+
+
+def _checked_start(partner, start: ClaimStart) -> tuple[MpnId, uuid.UUID, object, dict]:
+    """Re-check everything the first three pages asked; return the MPN ID, the tenant GUID,
+    the matching tenant and the normalised field values."""
+    mpn = MpnId.objects.filter(pk=start.mpn_id, partner=partner).first()
+    if mpn is None:
+        raise ClaimError(_("Select one of your organisation's MPN IDs."))
+    tenant_guid = validation.parse_guid(start.tenant_guid)
+    if tenant_guid is None:
+        raise ClaimProblems([Problem("not_a_guid")])
+    domain = validation.normalise_domain(start.domain)
+    tenant = validation.tenant_for(domain, tenant_guid)
+    if tenant is None:
+        raise ClaimProblems([Problem("domain_tenant_mismatch")])
+    programs = ACTIVITY_PROGRAMS.get((start.solution_area, start.activity))
+    if programs is None:
+        raise ClaimError(activity_rule_message())
+    problems = validation.mpn_problems(mpn, programs)
+    if problems:
+        raise ClaimProblems(problems)
+    name = start.name.strip()
+    if not name:
+        raise ClaimError(_("Enter a name for this claim."))
+    values = {
+        "mpn": mpn,
+        "domain": domain,
+        "tenant_guid": tenant_guid,
+        "tenant": tenant,
+        "solution_area": start.solution_area,
+        "activity": start.activity,
+        "name": name,
+    }
+    for field in REVENUE_FIELDS:
+        value = getattr(start, field).strip()
+        if start.activity == Activity.REVENUE and not value:
+            raise ClaimError(
+                _(
+                    "For Revenue association, enter the Dynamics solution seller name, the customer name and the "
+                    "name of the ISV product/solution."
+                )
+            )
+        # Only a revenue association keeps these; switching away from it clears them.
+        values[field] = value if start.activity == Activity.REVENUE else ""
+    return mpn, tenant_guid, tenant, values
+
+
+def activity_rule_message() -> str:
+    return _(
+        "This activity isn't available for the solution area. For Business Applications, select either Usage "
+        "and/or Pre-sales, or Revenue association; for Microsoft 365, select Usage."
+    )
+
+
+# --- Drafts ----------------------------------------------------------------------------
+
+
+def claim_create_draft(*, user, start: ClaimStart) -> Claim:
+    """**Create claim** on the Associate customer page: the claim now exists as a Draft.
+
+    The MPN ID must be the partner's own and enrolled in the activity's programme(s); the
+    domain must be a verified domain of the Directory ID / Tenant ID; the activity must be
+    one the solution area offers.
+    """
+    partner = _filer_partner(user)
+    _, _, _, values = _checked_start(partner, start)
+    with transaction.atomic():
+        claim = Claim.objects.create(partner=partner, created_by=user, **values)
+        record_event(claim, action="draft_created", actor=user, to_status=ClaimStatus.DRAFT)
+    return claim
+
+
+def claim_update_draft(*, user, claim_id, start: ClaimStart) -> Claim:
+    """Change a draft's MPN ID, customer, solution area, activity or name.
+
+    Items belong to one tenant and one activity: changing either clears them, and the
+    partner picks the products or workloads again.
+    """
+    partner = _filer_partner(user)
+    _, _, _, values = _checked_start(partner, start)
+    with transaction.atomic():
+        claim = _lock_own_draft(partner, claim_id)
+        changed = {}
+        for field, value in values.items():
+            current = getattr(claim, field)
+            if current != value:
+                changed[field] = [_display(current), _display(value)]
+                setattr(claim, field, value)
+        if not changed:
+            return claim
+        if {"tenant_guid", "domain", "solution_area", "activity"} & changed.keys():
+            removed = [item.label for item in _items_with_labels(claim)]
+            if removed:
+                claim.items.all().delete()
+                record_event(claim, action="items_changed", actor=user, data={"added": [], "removed": removed})
+        claim.save(update_fields=[*changed, "updated_at"])
+        record_event(claim, action="draft_updated", actor=user, data={"changed": changed})
+    return claim
+
+
+def claim_set_items(
+    *, user, claim_id, products: Sequence[ProductChoice] = (), workload_ids: Sequence[int] = ()
+) -> list[str]:
+    """The products (Business Applications) or workloads (Microsoft 365) a draft claims.
+
+    A Business Applications product stands for one subscription of the tenant: the only one,
+    or the one whose ID the partner entered. Each item is claimed once per programme of the
+    activity (Usage and Pre-sales: two rows per subscription). Section-4 errors stop the
+    change; an item another partner holds or claims is not an error but a competing claim,
+    and its label is returned so the partner is told it will go to arbitration.
+    """
+    partner = _filer_partner(user)
+    with transaction.atomic():
+        claim = _lock_own_draft(partner, claim_id)
+        tenant = claim.tenant
+        if claim.solution_area == SolutionArea.BUSINESS_APPLICATIONS:
+            if workload_ids:
+                raise ClaimError(_("A Business Applications claim is for products, not workloads."))
+            rows, problems = _subscription_rows(claim, tenant, products)
+        else:
+            if products:
+                raise ClaimError(_("A Microsoft 365 claim is for workloads, not products."))
+            rows, problems = _workload_rows(claim, tenant, workload_ids)
+        if not rows and not problems:
+            problems = [Problem("no_items")]
+        if problems:
+            raise ClaimProblems(problems)
+
+        competing = []
+        for row in rows:
+            own = validation.held_by_own_partner(
+                partner=partner, item_key=row["item_key"], program=row["program"], exclude_claim_id=claim.pk
+            )
+            if own:
+                code = "already_claimed" if row["subscription"] else "workload_already_claimed"
+                subject = str(row["subscription"].subscription_id) if row["subscription"] else row["workload"].name
+                problems.append(Problem(code, subject))
+            elif validation.is_competing(
+                partner=partner,
+                item_key=row["item_key"],
+                program=row["program"],
+                subscription=row["subscription"],
+                exclude_claim_id=claim.pk,
+            ):
+                competing.append(_row_label(row))
+        if problems:
+            raise ClaimProblems(_unique(problems))
+
+        before = {(item.item_key, item.program): item.label for item in _items_with_labels(claim)}
+        after = {(row["item_key"], row["program"]): _row_label(row) for row in rows}
+        if before.keys() != after.keys():
+            claim.items.all().delete()
+            ClaimItem.objects.bulk_create(ClaimItem(claim=claim, **row) for row in rows)
+            claim.save(update_fields=["updated_at"])
+            record_event(
+                claim,
+                action="items_changed",
+                actor=user,
+                data={
+                    "added": sorted({after[key] for key in after.keys() - before.keys()}),
+                    "removed": sorted({before[key] for key in before.keys() - after.keys()}),
+                },
+            )
+    return _unique(competing)
+
+
+def _subscription_rows(claim, tenant, choices: Sequence[ProductChoice]) -> tuple[list[dict], list[Problem]]:
+    products = Product.objects.in_bulk([choice.product_id for choice in choices])
+    rows, problems, seen = [], [], set()
+    for choice in choices:
+        product = products.get(choice.product_id)
+        if product is None or product.solution_area != SolutionArea.BUSINESS_APPLICATIONS:
+            raise ClaimError(_("Select products from the list."))
+        subscription, found = validation.resolve_subscription(tenant, product, choice.subscription_id)
+        problems.extend(found)
+        if subscription is None or found or subscription.pk in seen:
+            continue
+        seen.add(subscription.pk)
+        for program in claim.programs:
+            rows.append(
+                {
+                    "program": program,
+                    "product": product,
+                    "subscription": subscription,
+                    "workload": None,
+                    "item_key": ClaimItem.key_for_subscription(subscription),
+                }
+            )
+    return rows, problems
+
+
+def _workload_rows(claim, tenant, workload_ids: Sequence[int]) -> tuple[list[dict], list[Problem]]:
+    workloads = Workload.objects.in_bulk(list(workload_ids))
+    rows, problems = [], []
+    for workload_id in dict.fromkeys(workload_ids):
+        workload = workloads.get(workload_id)
+        if workload is None:
+            raise ClaimError(_("Select workloads from the list."))
+        found = validation.workload_problems(tenant, workload)
+        if found:
+            problems.extend(found)
+            continue
+        # The item names the workload; the product is the live Microsoft 365 product that
+        # carries it on this tenant, kept for display and usage.
+        product = (
+            Product.objects.filter(
+                solution_area=SolutionArea.MICROSOFT_365,
+                workloads=workload,
+                subscriptions__tenant=tenant,
+                subscriptions__status__in=LIVE_SUBSCRIPTION_STATUSES,
+            )
+            .order_by("name")
+            .first()
+        )
+        for program in claim.programs:
+            rows.append(
+                {
+                    "program": program,
+                    "product": product,
+                    "subscription": None,
+                    "workload": workload,
+                    "item_key": ClaimItem.key_for_workload(tenant, workload),
+                }
+            )
+    return rows, problems
+
+
+def _row_label(row) -> str:
+    if row["workload"] is not None:
+        return row["workload"].name
+    return f"{row['product'].name} ({row['subscription'].subscription_id})"
+
+
+def _items_with_labels(claim):
+    return claim.items.select_related("product", "subscription", "workload")
+
+
+def claim_set_contacts(*, user, claim_id, contacts: ClaimContacts) -> Claim:
+    """The customer's contact, for Dynamics 365 (Business Applications) the customer's
+    technical contact, and the partner's own contact. All fields are required."""
+    partner = _filer_partner(user)
+    with transaction.atomic():
+        claim = _lock_own_draft(partner, claim_id)
+        required = [field for field in CONTACT_FIELDS if field not in TECHNICAL_CONTACT_FIELDS]
+        if claim.needs_technical_contact:
+            required += TECHNICAL_CONTACT_FIELDS
+        if any(not getattr(contacts, field).strip() for field in required):
+            raise ClaimError(_("All contact fields are required."))
+        changed = {}
+        for field in CONTACT_FIELDS:
+            value = getattr(contacts, field).strip()
+            if field in TECHNICAL_CONTACT_FIELDS and not claim.needs_technical_contact:
+                value = ""
+            if getattr(claim, field) != value:
+                changed[field] = [getattr(claim, field), value]
+                setattr(claim, field, value)
+        if changed:
+            claim.save(update_fields=[*changed, "updated_at"])
+            record_event(claim, action="contacts_changed", actor=user, data={"changed": sorted(changed)})
+    return claim
+
+
+def claim_delete_draft(*, user, claim_id) -> None:
+    """A draft can be deleted; a submitted claim never is. Its history goes with it: nothing
+    was ever sent to anyone. The PoE files are removed once the deletion is committed."""
+    partner = _filer_partner(user)
+    with transaction.atomic():
+        claim = _lock_own_draft(partner, claim_id)
+        names = list(claim.proofs.values_list("file", flat=True))
+        claim.delete()
+        transaction.on_commit(lambda: uploads.delete_stored_files(names))
+
+
+# --- Proof of execution and comments ------------------------------------------------------
+
+
+def claim_add_poe(*, user, claim_id, upload) -> ProofOfExecution:
+    """Attach a proof-of-execution file: to a draft, or, after submission, only when a
+    reviewer asked for more (Partner action required), which answers the request.
+
+    The file is checked by its content (PDF, DOCX, XLSX, PNG, JPEG) and its size, and stored
+    under a generated name outside the web root.
+    """
+    partner = _filer_partner(user)
+    content_type = uploads.check_poe(upload)
+    with transaction.atomic():
+        claim = _lock_own_claim(partner, claim_id)
+        if claim.status not in (ClaimStatus.DRAFT, ClaimStatus.ACTION_REQUIRED):
+            raise ClaimError(
+                _("Proof of execution can be added after submission only when a reviewer asks for more information.")
+            )
+        if claim.proofs.count() >= MAX_PROOFS_PER_CLAIM:
+            raise ClaimError(_("A claim can hold at most %(count)d files.") % {"count": MAX_PROOFS_PER_CLAIM})
+        proof = ProofOfExecution(
+            claim=claim,
+            original_name=uploads.safe_original_name(upload.name),
+            content_type=content_type,
+            size=upload.size,
+            uploaded_by=user,
+        )
+        proof.file.save("poe", upload, save=False)
+        stored = proof.file.name
+        # A rolled-back transaction must not leave the stored file behind.
+        try:
+            proof.save()
+            record_event(claim, action="poe_added", actor=user, data={"file": proof.original_name})
+            _answer_information_request(claim, user)
+        except Exception:
+            uploads.delete_stored_files([stored])
+            raise
+    return proof
+
+
+def claim_remove_poe(*, user, claim_id, proof_id) -> None:
+    """A draft's file can be removed; once submitted, proof of execution stays."""
+    partner = _filer_partner(user)
+    with transaction.atomic():
+        claim = _lock_own_draft(partner, claim_id)
+        proof = claim.proofs.filter(pk=proof_id).first()
+        if proof is None:
+            raise Http404
+        name, stored = proof.original_name, proof.file.name
+        proof.delete()
+        record_event(claim, action="poe_removed", actor=user, data={"file": name})
+        transaction.on_commit(lambda: uploads.delete_stored_files([stored]))
+
+
+def claim_add_comment(*, user, claim_id, body: str) -> Comment:
+    """Add and save a comment, on a draft (before **Submit claim**) or on a submitted claim
+    in any status: the comments are where the partner and the reviewers talk, and a claim
+    that has ended may still need a word. When a reviewer asked for information, the
+    comment answers it and the claim goes back to review.
+
+    Comments are the one thing that can be added to a submitted claim besides the PoE a
+    reviewer asks for; they are never edited or deleted.
+    """
+    partner = _filer_partner(user)
+    body = body.strip()
+    if not body:
+        raise ClaimError(_("Write a comment first."))
+    with transaction.atomic():
+        claim = _lock_own_claim(partner, claim_id)
+        comment = Comment.objects.create(claim=claim, author=user, body=body, is_internal=False)
+        record_event(claim, action="comment_added", actor=user, data={"comment": comment.pk})
+        _answer_information_request(claim, user)
+    return comment
+
+
+def _answer_information_request(claim: Claim, user) -> None:
+    if claim.status == ClaimStatus.ACTION_REQUIRED:
+        transition(claim, ClaimStatus.UNDER_REVIEW, action=PARTNER_RESPONDED, actor=user)
+
+
+# --- Submission ------------------------------------------------------------------------
+
+
+def claim_missing_for_submission(claim: Claim) -> list[str]:
+    """What a draft still lacks before **Submit claim**, in the partner's words.
+
+    A claim needs items, every contact field and at least one proof-of-execution file:
+    reviewers verify the PoE, and a claim cannot be edited once submitted.
+    """
+    missing = []
+    if not claim.name:
+        missing.append(_("a name"))
+    if not claim.items.exists():
+        missing.append(_("products") if claim.solution_area == SolutionArea.BUSINESS_APPLICATIONS else _("workloads"))
+    required = [field for field in CONTACT_FIELDS if field not in TECHNICAL_CONTACT_FIELDS]
+    if claim.needs_technical_contact:
+        required += TECHNICAL_CONTACT_FIELDS
+    if any(not getattr(claim, field) for field in required):
+        missing.append(_("contacts"))
+    if not claim.proofs.exists():
+        missing.append(_("proof of execution"))
+    return missing
+
+
+def claim_submit(*, user, claim_id) -> Claim:
+    """**Submit claim**: the claim freezes and validation is queued (section 5, step 1).
+
+    Only a complete Draft of the user's partner can be submitted. The status is checked
+    under the row lock, so a double click or two tabs submit once and the second is told
+    so. Validation starts only once the submission is committed, through the single entry
+    point `tasks.enqueue_validation`.
+    """
+    partner = _filer_partner(user)
+    with transaction.atomic():
+        claim = _lock_own_claim(partner, claim_id)
+        if claim.status != ClaimStatus.DRAFT:
+            raise ClaimError(_("This claim has already been submitted."))
+        missing = claim_missing_for_submission(claim)
+        if missing:
+            raise ClaimError(_("Before you submit, add %(missing)s.") % {"missing": ", ".join(missing)})
+        claim.submitted_at = timezone.now()
+        transition(claim, ClaimStatus.SUBMITTED, action="submitted", actor=user, fields=["submitted_at"])
+        claim_pk = claim.pk
+        transaction.on_commit(lambda: tasks.enqueue_validation(claim_pk))
+    return claim
+
+
+# --- Helpers -----------------------------------------------------------------------------
+
+
+def _display(value) -> str:
+    if isinstance(value, MpnId):
+        return value.mpn_id
+    if value is None:
+        return ""
+    if isinstance(value, Tenant):
+        return value.name
+    return str(value)
+
+
+def _unique(values: list) -> list:
+    return list(dict.fromkeys(values))
