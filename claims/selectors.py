@@ -138,14 +138,6 @@ def claim_get_for_user(user, pk) -> Claim:
     return claim
 
 
-def draft_get_for_user(user, pk) -> Claim:
-    """A draft to resume; a claim that is no longer a draft is shown, not edited (404 here)."""
-    claim = claim_get_for_user(user, pk)
-    if claim.status != ClaimStatus.DRAFT:
-        raise Http404
-    return claim
-
-
 def poe_get_for_user(user, pk) -> ProofOfExecution:
     partner = _partner_or_404(user)
     proof = ProofOfExecution.objects.filter(pk=pk, claim__partner=partner).first()

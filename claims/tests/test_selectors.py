@@ -127,11 +127,6 @@ class TestSingleObjects:
         mine = ProofFactory(claim=own_claim(mpn))
         assert selectors.poe_get_for_user(incentives_admin, mine.pk) == mine
 
-    def test_a_submitted_claim_is_not_a_draft_to_resume(self, mpn, incentives_admin):
-        claim = own_claim(mpn, status=ClaimStatus.SUBMITTED)
-        with pytest.raises(Http404):
-            selectors.draft_get_for_user(incentives_admin, claim.pk)
-
     def test_internal_reviewer_notes_are_never_shown_to_partners(self, mpn, incentives_admin):
         claim = own_claim(mpn, status=ClaimStatus.UNDER_REVIEW)
         reviewer = UserFactory(is_staff=True, is_superuser=True)

@@ -1,0 +1,607 @@
+"""The partner's forms: they validate and lay out, they never change anything.
+
+The wizard's first three pages carry what earlier pages asked as hidden fields; every
+page re-validates all of it, so a tampered hidden value is refused with a message and
+nothing is created. The services check it all again before writing.
+"""
+
+import re
+
+from crispy_forms.bootstrap import FormActions
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row, Submit
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils.translation import gettext_lazy as _
+
+from cpor.models import MpnId
+from tenants.models import SolutionArea
+
+from . import selectors, uploads, validation
+from .models import ACTIVITY_PROGRAMS, Activity, ClaimStatus
+from .services import ClaimContacts, ClaimStart, ProductChoice, activity_rule_message
+from .validation import Problem
+
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$")
+
+
+def back_button():
+    return HTML(
+        '{% load i18n %}<a class="btn btn-outline-secondary me-2" href="{{ back_url }}" data-testid="back">'
+        '{% translate "Back" %}</a>'
+    )
+
+
+def mpn_label(mpn: MpnId) -> str:
+    """An MPN ID with the programmes it is enrolled in (never its partner type)."""
+    programmes = ", ".join(mpn.programs) if mpn.programs else str(_("not enrolled in any incentive programme"))
+    return f"{mpn.mpn_id} – {mpn.location} ({programmes})"
+
+
+class MpnChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return mpn_label(obj)
+
+
+def hidden_errors_to_top(form: forms.Form) -> None:
+    """Errors on hidden fields cannot show beside them; say them at the top of the form,
+    naming the field, so a tampered value is explained."""
+    for name, field in form.fields.items():
+        if isinstance(field.widget, forms.HiddenInput) and name in form.errors:
+            for error in form.errors[name]:
+                form.errors.setdefault(NON_FIELD_ERRORS, form.error_class(error_class="nonfield")).append(
+                    f"{field.label}: {error}"
+                )
+
+
+# --- Customer associations list -------------------------------------------------------
+
+
+class ClaimFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("Claim ID, name, domain or tenant ID"), "type": "search"}),
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    solution_area = forms.ChoiceField(label=_("Solution area"), required=False)
+    activity = forms.ChoiceField(label=_("Activity"), required=False)
+    mpn = forms.ChoiceField(label=_("MPN ID"), required=False)
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        everything = [("", _("All"))]
+        self.fields["status"].choices = everything + list(ClaimStatus.choices)
+        self.fields["solution_area"].choices = everything + list(SolutionArea.choices)
+        self.fields["activity"].choices = everything + list(Activity.choices)
+        self.fields["mpn"].choices = everything + [(m.mpn_id, m.mpn_id) for m in selectors.mpn_ids_of(user)]
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_id = "claim-filters"
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Row(
+                Column("q", css_class="col-md-4"),
+                Column("status", css_class="col-md-2"),
+                Column("solution_area", css_class="col-md-2"),
+                Column("activity", css_class="col-md-2"),
+                Column("mpn", css_class="col-md-2"),
+            ),
+            "sort",
+            FormActions(
+                Submit("filter", _("Apply"), css_class="btn-primary"),
+                HTML(
+                    '{% load i18n %}<a class="btn btn-link" href="{% url "claims:list" %}">{% translate "Clear" %}</a>'
+                ),
+            ),
+        )
+
+    def filters(self) -> selectors.ClaimFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return selectors.ClaimFilters(
+            q=data.get("q", ""),
+            status=data.get("status", ""),
+            solution_area=data.get("solution_area", ""),
+            activity=data.get("activity", ""),
+            mpn=data.get("mpn", ""),
+            sort=data.get("sort") or selectors.DEFAULT_SORT,
+        )
+
+
+# --- The wizard's first pages: MPN ID and customer, solution area and activity, Associate customer
+
+
+class CustomerFields(forms.Form):
+    """Step 1: the MPN ID of the partner location, the customer's domain name and
+    Directory ID / Tenant ID, which must be a verified pair in the directory."""
+
+    mpn = MpnChoiceField(
+        label=_("MPN ID"),
+        queryset=MpnId.objects.none(),
+        empty_label=_("Select an MPN ID"),
+        error_messages={"invalid_choice": _("Select one of your organisation's MPN IDs.")},
+        help_text=_("The partner location to associate with the customer, with the programmes it is enrolled in."),
+    )
+    domain = forms.CharField(
+        label=_("Domain name"),
+        max_length=253,
+        help_text=_("One of the customer's verified domains, such as contoso.onmicrosoft.com."),
+    )
+    tenant_id = forms.CharField(
+        label=_("Directory ID / Tenant ID"),
+        max_length=64,
+        help_text=_("A GUID, such as 00000000-0000-0000-0000-000000000000."),
+    )
+
+    hidden_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["mpn"].queryset = selectors.mpn_ids_of(user)
+        for name in self.hidden_fields:
+            self.fields[name].widget = forms.HiddenInput()
+        self.tenant = None
+
+    def clean_domain(self):
+        domain = validation.normalise_domain(self.cleaned_data["domain"])
+        if not DOMAIN_RE.match(domain):
+            raise forms.ValidationError(_("Enter a domain name such as contoso.onmicrosoft.com."))
+        return domain
+
+    def clean_tenant_id(self):
+        guid = validation.parse_guid(self.cleaned_data["tenant_id"])
+        if guid is None:
+            raise forms.ValidationError(Problem("not_a_guid").message)
+        return guid
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("domain") and cleaned.get("tenant_id"):
+            self.tenant = validation.tenant_for(cleaned["domain"], cleaned["tenant_id"])
+            if self.tenant is None:
+                self.add_error(None, Problem("domain_tenant_mismatch").message)
+        return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        hidden_errors_to_top(self)
+
+    def carried(self) -> dict:
+        """What this page passes on to the next one."""
+        return {
+            "mpn": self.cleaned_data["mpn"].pk,
+            "domain": self.cleaned_data["domain"],
+            "tenant_id": str(self.cleaned_data["tenant_id"]),
+        }
+
+
+class CustomerStepForm(CustomerFields):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "step-customer"
+        self.helper.layout = Layout(
+            "mpn",
+            "domain",
+            Field("tenant_id", autocomplete="off", spellcheck="false"),
+            FormActions(back_button(), Submit("continue", _("Continue"))),
+        )
+
+
+def check_activity(form: forms.Form, area: str, activity: str) -> None:
+    """The activity table of seed 003 and the MPN ID's enrolment, as form errors."""
+    programs = ACTIVITY_PROGRAMS.get((area, activity))
+    if programs is None:
+        form.add_error(None, activity_rule_message())
+        return
+    mpn = form.cleaned_data.get("mpn")
+    if mpn is not None:
+        for problem in validation.mpn_problems(mpn, programs):
+            form.add_error(
+                None,
+                _("MPN ID %(mpn)s isn't enrolled in %(program)s, which this activity needs.")
+                % {"mpn": mpn.mpn_id, "program": problem.subject},
+            )
+
+
+class ActivityChoiceMixin(forms.Form):
+    """Step 2: Solution area and Activity. For Business Applications, either Usage and/or
+    Pre-sales, or Revenue association alone; for Microsoft 365, Usage."""
+
+    solution_area = forms.ChoiceField(label=_("Solution area"), choices=SolutionArea.choices, widget=forms.RadioSelect)
+    usage = forms.BooleanField(label=_("Usage"), required=False)
+    presales = forms.BooleanField(label=_("Pre-sales"), required=False)
+    revenue = forms.BooleanField(label=_("Revenue association"), required=False)
+
+    def activity_fieldset(self):
+        return Fieldset(
+            _("Activity"),
+            HTML(
+                '{% load i18n %}<p class="form-text mt-0">{% blocktranslate %}Business Applications: select '
+                "either <strong>Usage and/or Pre-sales</strong>, or <strong>Revenue association</strong>. "
+                "Microsoft 365: select <strong>Usage</strong>.{% endblocktranslate %}</p>"
+            ),
+            Div(
+                HTML('{% load i18n %}<div class="fw-semibold">{% translate "Usage and/or Pre-sales" %}</div>'),
+                "usage",
+                "presales",
+                css_class="border rounded p-2 mb-2",
+            ),
+            Div("revenue", css_class="border rounded p-2 mb-3"),
+        )
+
+    def chosen_activity(self) -> str | None:
+        data = self.cleaned_data
+        area = data.get("solution_area")
+        usage, presales, revenue = data.get("usage"), data.get("presales"), data.get("revenue")
+        if not (usage or presales or revenue):
+            self.add_error(None, _("Select an activity."))
+            return None
+        if area == SolutionArea.MICROSOFT_365:
+            if presales or revenue:
+                self.add_error(None, _("For Microsoft 365, the only activity is Usage."))
+                return None
+            return Activity.USAGE
+        if revenue and (usage or presales):
+            self.add_error(None, _("Revenue association is chosen alone, not with Usage or Pre-sales."))
+            return None
+        if revenue:
+            return Activity.REVENUE
+        if usage and presales:
+            return Activity.USAGE_PRESALES
+        return Activity.USAGE if usage else Activity.PRESALES
+
+    @staticmethod
+    def initial_for(activity: str) -> dict:
+        return {
+            "usage": activity in (Activity.USAGE, Activity.USAGE_PRESALES),
+            "presales": activity in (Activity.PRESALES, Activity.USAGE_PRESALES),
+            "revenue": activity == Activity.REVENUE,
+        }
+
+
+class ActivityStepForm(ActivityChoiceMixin, CustomerFields):
+    hidden_fields = ("mpn", "domain", "tenant_id")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "step-activity"
+        self.helper.layout = Layout(
+            *self.hidden_fields,
+            HTML(
+                '{% load i18n %}<p class="text-body-secondary" data-testid="enrolment">'
+                "{% translate 'MPN ID' %}: {{ mpn_label }}</p>"
+            ),
+            "solution_area",
+            self.activity_fieldset(),
+            FormActions(back_button(), Submit("continue", _("Continue"))),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        activity = self.chosen_activity()
+        if activity and cleaned.get("solution_area"):
+            check_activity(self, cleaned["solution_area"], activity)
+        cleaned["activity"] = activity
+        return cleaned
+
+    def carried(self) -> dict:
+        return {
+            **super().carried(),
+            "solution_area": self.cleaned_data["solution_area"],
+            "activity": self.cleaned_data["activity"],
+        }
+
+
+class RevenueFieldsMixin(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200, help_text=_("A name you choose for this claim."))
+    solution_seller_name = forms.CharField(label=_("Dynamics solution seller name"), max_length=200, required=False)
+    customer_name = forms.CharField(label=_("Customer name"), max_length=200, required=False)
+    isv_solution_name = forms.CharField(label=_("Name of ISV product/solution"), max_length=200, required=False)
+
+    REVENUE_FIELDS = ("solution_seller_name", "customer_name", "isv_solution_name")
+
+    def require_revenue_fields(self, activity) -> None:
+        if activity != Activity.REVENUE:
+            return
+        for name in self.REVENUE_FIELDS:
+            if not (self.cleaned_data.get(name) or "").strip():
+                self.add_error(name, _("This field is required for Revenue association."))
+
+    def claim_start(self, activity) -> ClaimStart:
+        data = self.cleaned_data
+        return ClaimStart(
+            mpn_id=data["mpn"].pk,
+            domain=data["domain"],
+            tenant_guid=data["tenant_id"],
+            solution_area=data["solution_area"],
+            activity=activity,
+            name=data["name"],
+            **{name: data.get(name, "") for name in self.REVENUE_FIELDS},
+        )
+
+
+class AssociateStepForm(RevenueFieldsMixin, CustomerFields):
+    """Step 3, the Associate customer page: the claim's name and, for Revenue association,
+    the three names it asks; Create claim saves the draft."""
+
+    solution_area = forms.ChoiceField(label=_("Solution area"), choices=SolutionArea.choices)
+    activity = forms.ChoiceField(label=_("Activity"), choices=Activity.choices)
+    hidden_fields = ("mpn", "domain", "tenant_id", "solution_area", "activity")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        activity = self.data.get("activity") if self.is_bound else self.initial.get("activity")
+        revenue = activity == Activity.REVENUE
+        if not revenue:
+            for name in self.REVENUE_FIELDS:
+                del self.fields[name]
+        self.helper = FormHelper()
+        self.helper.form_id = "step-associate"
+        self.helper.layout = Layout(
+            *self.hidden_fields,
+            "name",
+            *(self.REVENUE_FIELDS if revenue else ()),
+            FormActions(back_button(), Submit("create", _("Create claim"))),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("solution_area") and cleaned.get("activity"):
+            check_activity(self, cleaned["solution_area"], cleaned["activity"])
+        self.require_revenue_fields(cleaned.get("activity"))
+        return cleaned
+
+    def claim_start(self, activity=None) -> ClaimStart:
+        return super().claim_start(self.cleaned_data["activity"])
+
+
+class DraftDetailsForm(RevenueFieldsMixin, ActivityChoiceMixin, CustomerFields):
+    """A draft's first three pages on one: change the MPN ID, customer, solution area,
+    activity or names. Changing the customer or the activity clears the products."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "draft-details"
+        self.helper.layout = Layout(
+            "mpn",
+            "domain",
+            "tenant_id",
+            "solution_area",
+            self.activity_fieldset(),
+            "name",
+            Fieldset(
+                _("Revenue association only"),
+                *self.REVENUE_FIELDS,
+            ),
+            FormActions(back_button(), Submit("continue", _("Save and continue"))),
+        )
+
+    @classmethod
+    def initial_from(cls, claim) -> dict:
+        return {
+            "mpn": claim.mpn_id,
+            "domain": claim.domain,
+            "tenant_id": str(claim.tenant_guid),
+            "solution_area": claim.solution_area,
+            "name": claim.name,
+            "solution_seller_name": claim.solution_seller_name,
+            "customer_name": claim.customer_name,
+            "isv_solution_name": claim.isv_solution_name,
+            **ActivityChoiceMixin.initial_for(claim.activity),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        activity = self.chosen_activity()
+        if activity and cleaned.get("solution_area"):
+            check_activity(self, cleaned["solution_area"], activity)
+        self.require_revenue_fields(activity)
+        cleaned["activity"] = activity
+        return cleaned
+
+
+# --- Draft steps: products or workloads, contacts, PoE, comments ---------------------------
+
+
+class ItemsForm(forms.Form):
+    """Step 4: the product(s) (Business Applications) or workload(s) (Microsoft 365) of the
+    customer's tenant. `tenant_id` is the tenant this page was drawn for: if the draft's
+    tenant changed since (another tab), the choice is refused rather than applied to the
+    wrong customer."""
+
+    tenant_id = forms.CharField(widget=forms.HiddenInput, label=_("Directory ID / Tenant ID"))
+
+    def __init__(self, *args, claim, options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.claim = claim
+        self.options = options
+        self.business_applications = claim.solution_area == SolutionArea.BUSINESS_APPLICATIONS
+        self.initial.setdefault("tenant_id", str(claim.tenant_guid))
+        label = _("Product(s)") if self.business_applications else _("Workload(s)")
+        self.fields["items"] = forms.TypedMultipleChoiceField(
+            label=label,
+            coerce=int,
+            choices=[(option.pk, option.name) for option in options],
+            widget=forms.CheckboxSelectMultiple,
+            error_messages={
+                "required": Problem("no_items").message,
+                "invalid_choice": _("Select products or workloads from the list."),
+            },
+        )
+        subscription_fields = []
+        for option in options:
+            if option.needs_subscription_id:
+                name = f"subscription_{option.pk}"
+                self.fields[name] = forms.CharField(
+                    label=_("Subscription ID for %(product)s") % {"product": option.name},
+                    required=False,
+                    max_length=64,
+                    help_text=_(
+                        "The customer has several %(product)s subscriptions: enter the ID of the one you claim."
+                    )
+                    % {"product": option.name},
+                )
+                subscription_fields.append(Field(name, autocomplete="off", spellcheck="false"))
+        self.helper = FormHelper()
+        self.helper.form_id = "step-items"
+        self.helper.layout = Layout(
+            "tenant_id",
+            "items",
+            *subscription_fields,
+            FormActions(back_button(), Submit("continue", _("Continue"))),
+        )
+
+    def clean_tenant_id(self):
+        if validation.parse_guid(self.cleaned_data["tenant_id"]) != self.claim.tenant_guid:
+            raise forms.ValidationError(
+                _("This page was for another customer tenant; the claim has changed since. Check the products again.")
+            )
+        return self.cleaned_data["tenant_id"]
+
+    def clean(self):
+        cleaned = super().clean()
+        by_pk = {option.pk: option for option in self.options}
+        for pk in cleaned.get("items") or ():
+            option = by_pk[pk]
+            if option.needs_subscription_id and not (cleaned.get(f"subscription_{pk}") or "").strip():
+                self.add_error(f"subscription_{pk}", Problem("subscription_required", option.name).message)
+        return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        hidden_errors_to_top(self)
+
+    def product_choices(self) -> list[ProductChoice]:
+        return [
+            ProductChoice(pk, (self.cleaned_data.get(f"subscription_{pk}") or "").strip())
+            for pk in self.cleaned_data["items"]
+        ]
+
+    def workload_ids(self) -> list[int]:
+        return list(self.cleaned_data["items"])
+
+
+class ContactsForm(forms.Form):
+    """Step 5: the customer's contact, the technical contact for Dynamics 365, and your
+    company's contact. All fields are required."""
+
+    customer_contact_name = forms.CharField(label=_("Customer contact name"), max_length=200)
+    customer_contact_title = forms.CharField(label=_("Customer contact title"), max_length=200)
+    customer_contact_email = forms.EmailField(label=_("Customer contact email"))
+    technical_contact_name = forms.CharField(label=_("Technical contact name"), max_length=200)
+    technical_contact_title = forms.CharField(label=_("Technical contact title"), max_length=200)
+    technical_contact_email = forms.EmailField(label=_("Technical contact email"))
+    partner_contact_name = forms.CharField(label=_("Your contact name"), max_length=200)
+    partner_contact_email = forms.EmailField(label=_("Your contact email"))
+
+    TECHNICAL = ("technical_contact_name", "technical_contact_title", "technical_contact_email")
+
+    def __init__(self, *args, claim, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.claim = claim
+        technical = claim.needs_technical_contact
+        if not technical:
+            for name in self.TECHNICAL:
+                del self.fields[name]
+        self.helper = FormHelper()
+        self.helper.form_id = "step-contacts"
+        self.helper.layout = Layout(
+            Fieldset(
+                _("Customer contact"), "customer_contact_name", "customer_contact_title", "customer_contact_email"
+            ),
+            *(
+                [
+                    Fieldset(
+                        _("Technical contact (Dynamics 365)"),
+                        *self.TECHNICAL,
+                    )
+                ]
+                if technical
+                else []
+            ),
+            Fieldset(_("Your company's contact"), "partner_contact_name", "partner_contact_email"),
+            FormActions(back_button(), Submit("continue", _("Continue"))),
+        )
+
+    @staticmethod
+    def initial_from(claim) -> dict:
+        return {name: getattr(claim, name) for name in ContactsForm.base_fields}
+
+    def contacts(self) -> ClaimContacts:
+        return ClaimContacts(**{name: self.cleaned_data.get(name, "") for name in ContactsForm.base_fields})
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": uploads.ACCEPT_ATTRIBUTE}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else single(data, initial)
+
+
+class ProofUploadForm(forms.Form):
+    """Step 6: proof of execution, such as a statement of work signed by the customer.
+    Each file is judged by its content and size; the page says which file is refused and why."""
+
+    files = MultipleFileField(
+        label=_("Proof of execution (PoE)"),
+        help_text=_("%(kinds)s files."),
+        error_messages={"required": _("Choose or drop at least one file.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.conf import settings
+        from django.template.defaultfilters import filesizeformat
+
+        self.fields["files"].help_text = _("%(kinds)s files, up to %(limit)s each.") % {
+            "kinds": uploads.accepted_kinds(),
+            "limit": filesizeformat(settings.POE_MAX_BYTES),
+        }
+        self.helper = FormHelper()
+        self.helper.form_id = "poe-upload"
+        self.helper.form_tag = False
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        errors = []
+        for upload in files:
+            try:
+                uploads.check_poe(upload)
+            except uploads.UploadRejected as rejected:
+                errors.append(rejected.message)
+        if errors:
+            raise forms.ValidationError(errors)
+        return files
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Comment"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write a comment first.")},
+    )
+
+    def __init__(self, *args, submit_label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "comment-form"
+        self.helper.form_tag = False
+        self.submit_label = submit_label or _("Save comment")

@@ -1,0 +1,249 @@
+"""What the partner reads about a claim's status and history, in their language.
+
+Every status has a sentence saying what it means and one saying what happens next
+(PRODUCT.md section 5); every event the services and the pipeline record has a label for
+the History. Kept here, beside the models, so that pages and emails say the same thing.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import ClaimStatus, ItemOutcome
+from .validation import Problem
+
+STATUS_MEANINGS = {
+    ClaimStatus.DRAFT: gettext_lazy(
+        "The claim is being prepared. It hasn't been sent: only your organisation can see it."
+    ),
+    ClaimStatus.SUBMITTED: gettext_lazy(
+        "The claim has been submitted and can no longer be edited. It is waiting for validation."
+    ),
+    ClaimStatus.VALIDATION_FAILED: gettext_lazy(
+        "The claim didn't pass validation, for the reasons listed below. The customer wasn't contacted."
+    ),
+    ClaimStatus.UNDER_REVIEW: gettext_lazy(
+        "The claim passed validation, the customer has been emailed, and reviewers are verifying your proof of "
+        "execution."
+    ),
+    ClaimStatus.ACTION_REQUIRED: gettext_lazy(
+        "A reviewer needs more information from you before the review can go on."
+    ),
+    ClaimStatus.APPROVED: gettext_lazy(
+        "Your association with this customer is official for the approved items. You can now see the customer's "
+        "usage data."
+    ),
+    ClaimStatus.REJECTED: gettext_lazy("The claim was rejected."),
+    ClaimStatus.OPTED_OUT: gettext_lazy("The customer opted out of this association."),
+    ClaimStatus.ENDED: gettext_lazy(
+        "The association has ended: the subscriptions it claimed are no longer active or in grace."
+    ),
+}
+
+STATUS_NEXT_STEPS = {
+    ClaimStatus.DRAFT: gettext_lazy(
+        "Complete every step, then select Submit claim. Until then you can change or delete the draft."
+    ),
+    ClaimStatus.SUBMITTED: gettext_lazy(
+        "We check the domain and tenant, the products or workloads and your MPN ID's enrolment. The claim then "
+        "goes to Under review, or to Validation failed with the reasons."
+    ),
+    ClaimStatus.VALIDATION_FAILED: gettext_lazy(
+        "Check the details with your customer, then file a new claim. This one can no longer change."
+    ),
+    ClaimStatus.UNDER_REVIEW: gettext_lazy(
+        "If the customer doesn't opt out before the deadline, the items that aren't contested are approved. Review "
+        "is due within five business days; a competing claim can take longer, and you'll be told in the comments."
+    ),
+    ClaimStatus.ACTION_REQUIRED: gettext_lazy(
+        "Answer the reviewer in the comments below or add proof of execution. The claim then goes back to review."
+    ),
+    ClaimStatus.APPROVED: gettext_lazy(
+        "The association lasts while the subscription is active or in grace. When it ends, a new subscription "
+        "needs a new claim."
+    ),
+    ClaimStatus.REJECTED: gettext_lazy(
+        "Nothing more happens on this claim. If the situation changes, you can file a new claim."
+    ),
+    ClaimStatus.OPTED_OUT: gettext_lazy("Nothing more happens on this claim."),
+    ClaimStatus.ENDED: gettext_lazy("To continue earning incentives, claim the new subscription in a new claim."),
+}
+
+OUTCOME_MEANINGS = {
+    ItemOutcome.PENDING: gettext_lazy("Waiting for validation, the opt-out window and review."),
+    ItemOutcome.CONTESTED: gettext_lazy(
+        "Another partner holds or claims this item: it goes to arbitration, and reviewers compare both proofs "
+        "of execution."
+    ),
+    ItemOutcome.APPROVED: gettext_lazy("Associated with your organisation."),
+    ItemOutcome.REJECTED: gettext_lazy("Not associated with your organisation."),
+    ItemOutcome.ENDED: gettext_lazy("The association ended with the subscription."),
+}
+
+STATUS_BADGES = {
+    ClaimStatus.DRAFT: "secondary",
+    ClaimStatus.SUBMITTED: "info",
+    ClaimStatus.VALIDATION_FAILED: "danger",
+    ClaimStatus.UNDER_REVIEW: "primary",
+    ClaimStatus.ACTION_REQUIRED: "warning",
+    ClaimStatus.APPROVED: "success",
+    ClaimStatus.REJECTED: "danger",
+    ClaimStatus.OPTED_OUT: "dark",
+    ClaimStatus.ENDED: "dark",
+}
+
+# The actions recorded on claims, by every part of the application. An action not listed
+# here is shown by its code, so a new one is never hidden from the History.
+EVENT_LABELS = {
+    "draft_created": gettext_lazy("Claim created"),
+    "draft_updated": gettext_lazy("Claim details changed"),
+    "items_changed": gettext_lazy("Products or workloads changed"),
+    "contacts_changed": gettext_lazy("Contacts changed"),
+    "poe_added": gettext_lazy("Proof of execution added"),
+    "poe_removed": gettext_lazy("Proof of execution removed"),
+    "comment_added": gettext_lazy("Comment added"),
+    "submitted": gettext_lazy("Claim submitted"),
+    "partner_responded": gettext_lazy("Partner answered the request for information"),
+    "validated": gettext_lazy("Validation passed"),
+    "validation_passed": gettext_lazy("Validation passed"),
+    "validation_failed": gettext_lazy("Validation failed"),
+    "customer_notified": gettext_lazy("Customer emailed"),
+    "information_requested": gettext_lazy("Reviewer asked for more information"),
+    "info_requested": gettext_lazy("Reviewer asked for more information"),
+    "item_contested": gettext_lazy("Competing claim: item goes to arbitration"),
+    "approved": gettext_lazy("Claim approved"),
+    "rejected": gettext_lazy("Claim rejected"),
+    "opted_out": gettext_lazy("Customer opted out"),
+    "ended": gettext_lazy("Association ended"),
+    "item_approved": gettext_lazy("Item approved"),
+    "item_rejected": gettext_lazy("Item rejected"),
+    "item_ended": gettext_lazy("Item ended"),
+    "review_comment": gettext_lazy("Reviewer commented"),
+}
+
+
+def event_label(action: str) -> str:
+    label = EVENT_LABELS.get(action)
+    return str(label) if label else action.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class StatusText:
+    status: str
+    label: str
+    badge: str
+    meaning: str
+    next_step: str
+
+
+def status_text(claim) -> StatusText:
+    """What the claim's status means and what happens next, with the known dates."""
+    status = claim.status
+    meaning = str(STATUS_MEANINGS[status])
+    next_step = str(STATUS_NEXT_STEPS[status])
+    if status == ClaimStatus.REJECTED and claim.rejection_reason:
+        meaning = _("The claim was rejected: %(reason)s.") % {"reason": claim.get_rejection_reason_display()}
+    if status in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED) and claim.opt_out_deadline:
+        next_step = "{} {}".format(
+            next_step,
+            _("The customer can opt out until %(deadline)s.") % {"deadline": format_moment(claim.opt_out_deadline)},
+        )
+    return StatusText(
+        status=status,
+        label=str(claim.get_status_display()),
+        badge=STATUS_BADGES[status],
+        meaning=meaning,
+        next_step=next_step,
+    )
+
+
+def format_moment(moment) -> str:
+    return date_format(localtime(moment), "DATETIME_FORMAT")
+
+
+def validation_messages(claim) -> list[str]:
+    """The stored validation problems, in the reader's language."""
+    messages = []
+    for entry in claim.validation_errors or []:
+        try:
+            messages.append(Problem.from_dict(entry).message)
+        except (KeyError, TypeError):
+            messages.append(str(entry))
+    return messages
+
+
+def actor_label(user) -> str:
+    """Who did it, as a partner may read it: their colleagues by email, vendor staff as
+    "Reviewer", background jobs as "System"."""
+    if user is None:
+        return _("System")
+    if user.is_staff:
+        return _("Reviewer")
+    return user.email
+
+
+CHANGE_FIELD_LABELS = {
+    "mpn": gettext_lazy("MPN ID"),
+    "domain": gettext_lazy("Domain name"),
+    "tenant_guid": gettext_lazy("Directory ID / Tenant ID"),
+    "tenant": gettext_lazy("Customer"),
+    "solution_area": gettext_lazy("Solution area"),
+    "activity": gettext_lazy("Activity"),
+    "name": gettext_lazy("Name"),
+    "solution_seller_name": gettext_lazy("Dynamics solution seller name"),
+    "customer_name": gettext_lazy("Customer name"),
+    "isv_solution_name": gettext_lazy("Name of ISV product/solution"),
+    "customer_contact_name": gettext_lazy("Customer contact name"),
+    "customer_contact_title": gettext_lazy("Customer contact title"),
+    "customer_contact_email": gettext_lazy("Customer contact email"),
+    "technical_contact_name": gettext_lazy("Technical contact name"),
+    "technical_contact_title": gettext_lazy("Technical contact title"),
+    "technical_contact_email": gettext_lazy("Technical contact email"),
+    "partner_contact_name": gettext_lazy("Your contact name"),
+    "partner_contact_email": gettext_lazy("Your contact email"),
+}
+
+
+def event_details(event) -> list[str]:
+    """The change an event made, line by line, for the History."""
+    data = event.data or {}
+    lines = []
+    changed = data.get("changed")
+    if isinstance(changed, dict):  # field -> [before, after]
+        for field, (before, after) in changed.items():
+            lines.append(f"{CHANGE_FIELD_LABELS.get(field, field)}: {before or '—'} → {after or '—'}")
+    elif isinstance(changed, list):  # fields only (contacts: personal data stays out of the log)
+        lines.append(", ".join(str(CHANGE_FIELD_LABELS.get(field, field)) for field in changed))
+    for label in data.get("added") or ():
+        lines.append(_("Added: %(item)s") % {"item": label})
+    for label in data.get("removed") or ():
+        lines.append(_("Removed: %(item)s") % {"item": label})
+    if data.get("file"):
+        lines.append(data["file"])
+    return lines
+
+
+def status_label(value: str) -> str:
+    return str(ClaimStatus(value).label) if value in ClaimStatus.values else value
+
+
+def history_entries(events) -> list[dict]:
+    """Every event, with time, who, what and the change it made."""
+    return [
+        {
+            "event": event,
+            "label": event_label(event.action),
+            "actor": actor_label(event.actor),
+            "from_label": status_label(event.from_status) if event.from_status else "",
+            "to_label": status_label(event.to_status) if event.to_status else "",
+            "details": event_details(event),
+        }
+        for event in events
+    ]
+
+
+def comment_entries(comments) -> list[dict]:
+    return [{"comment": comment, "author": actor_label(comment.author)} for comment in comments]

@@ -1,0 +1,395 @@
+"""The partner's pages (claims/views.py): list, export, claim page, comments, files, and the
+permission matrix of every URL of claims/urls_browse.py and claims/urls_wizard.py."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from claims.models import Activity, ClaimEvent, ClaimStatus, Comment, ProofOfExecution
+from claims.tests.factories import (
+    PDF_BYTES,
+    ClaimFactory,
+    ProofFactory,
+    SubscriptionItemFactory,
+    WorkloadItemFactory,
+)
+from cpor.models import Role
+from cpor.tests.factories import MpnIdFactory, UserFactory, partner_user
+from tenants.models import SolutionArea
+from tenants.tests.factories import TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGIN_URL = "/accounts/login/"
+
+
+@pytest.fixture(autouse=True)
+def _login_url(settings):
+    settings.LOGIN_URL = LOGIN_URL
+
+
+@pytest.fixture
+def mpn(partner):
+    return MpnIdFactory(partner=partner, mpn_id="1112223")
+
+
+@pytest.fixture
+def claim(mpn):
+    claim = ClaimFactory(partner=mpn.partner, mpn=mpn, status=ClaimStatus.UNDER_REVIEW, name="Contoso Sales")
+    SubscriptionItemFactory(claim=claim)
+    return claim
+
+
+def own(mpn, **fields):
+    return ClaimFactory(partner=mpn.partner, mpn=mpn, **fields)
+
+
+# --- Permission matrix -------------------------------------------------------------------
+
+# (url name, needs a claim/file pk, method, write?)
+READ_URLS = [
+    ("claims:overview", None, "get"),
+    ("claims:list", None, "get"),
+    ("claims:export", None, "get"),
+    ("claims:proof_template", None, "get"),
+    ("claims:detail", "claim", "get"),
+    ("claims:proof_download", "proof", "get"),
+]
+WRITE_URLS = [
+    ("claims:comment", "claim", "post"),
+    ("claims:proof_add", "claim", "post"),
+    ("claims:new", None, "get"),
+    ("claims:new_activity", None, "get"),
+    ("claims:new_associate", None, "get"),
+    ("claims:draft_details", "draft", "get"),
+    ("claims:draft_items", "draft", "get"),
+    ("claims:draft_contacts", "draft", "get"),
+    ("claims:draft_proof", "draft", "get"),
+    ("claims:draft_submit", "draft", "get"),
+    ("claims:draft_delete", "draft", "get"),
+    ("claims:draft_proof_remove", "draft_proof", "post"),
+]
+
+
+def url_for(name, kind, objects):
+    if kind is None:
+        return reverse(name)
+    if kind == "draft_proof":
+        proof = objects["draft_proof"]
+        return reverse(name, args=[proof.claim_id, proof.pk])
+    return reverse(name, args=[objects[kind].pk])
+
+
+@pytest.fixture
+def objects(mpn):
+    draft = own(mpn, status=ClaimStatus.DRAFT)
+    claim = own(mpn, status=ClaimStatus.ACTION_REQUIRED)
+    return {
+        "claim": claim,
+        "draft": draft,
+        "proof": ProofFactory(claim=claim),
+        "draft_proof": ProofFactory(claim=draft),
+    }
+
+
+@pytest.fixture
+def foreign_objects():
+    other_mpn = MpnIdFactory()
+    draft = ClaimFactory(partner=other_mpn.partner, mpn=other_mpn, status=ClaimStatus.DRAFT)
+    claim = ClaimFactory(partner=other_mpn.partner, mpn=other_mpn, status=ClaimStatus.ACTION_REQUIRED)
+    return {
+        "claim": claim,
+        "draft": draft,
+        "proof": ProofFactory(claim=claim),
+        "draft_proof": ProofFactory(claim=draft),
+    }
+
+
+def call(client, method, url):
+    return client.post(url, {"body": "Hello"}) if method == "post" else client.get(url)
+
+
+@pytest.mark.parametrize(("name", "kind", "method"), READ_URLS + [(n, k, m) for n, k, m in WRITE_URLS])
+def test_anonymous_is_sent_to_sign_in(client, objects, name, kind, method):
+    response = call(client, method, url_for(name, kind, objects))
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN_URL)
+
+
+@pytest.mark.parametrize(("name", "kind", "method"), READ_URLS + WRITE_URLS)
+def test_a_user_without_a_partner_is_refused(client, objects, name, kind, method):
+    client.force_login(UserFactory(is_staff=True))
+    assert call(client, method, url_for(name, kind, objects)).status_code == 403
+
+
+@pytest.mark.parametrize(("name", "kind", "method"), [u for u in READ_URLS + WRITE_URLS if u[1]])
+def test_another_partners_claim_or_file_is_404_like_a_missing_one(
+    client, incentives_admin, foreign_objects, name, kind, method
+):
+    client.force_login(incentives_admin)
+    assert call(client, method, url_for(name, kind, foreign_objects)).status_code == 404
+    assert Comment.objects.count() == 0
+    assert ProofOfExecution.objects.count() == 2
+
+
+@pytest.mark.parametrize(("name", "kind", "method"), [u for u in READ_URLS + WRITE_URLS if u[1] in ("claim", "draft")])
+def test_a_missing_claim_is_404(client, incentives_admin, objects, name, kind, method):
+    client.force_login(incentives_admin)
+    url = reverse(name, args=[objects[kind].pk + 10_000])
+    assert call(client, method, url).status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.BILLING_ADMIN, Role.GLOBAL_ADMIN, Role.INCENTIVES_USER, Role.INCENTIVES_ADMIN])
+@pytest.mark.parametrize(("name", "kind", "method"), READ_URLS)
+def test_every_role_of_the_partner_reads(client, partner, objects, role, name, kind, method):
+    client.force_login(partner_user(partner, role))
+    assert call(client, method, url_for(name, kind, objects)).status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.BILLING_ADMIN, Role.GLOBAL_ADMIN, Role.INCENTIVES_USER])
+@pytest.mark.parametrize(("name", "kind", "method"), WRITE_URLS)
+def test_only_an_incentives_admin_writes(client, partner, objects, role, name, kind, method):
+    client.force_login(partner_user(partner, role))
+    assert call(client, method, url_for(name, kind, objects)).status_code == 403
+    assert Comment.objects.count() == 0
+    assert ProofOfExecution.objects.count() == 2
+
+
+@pytest.mark.parametrize(("name", "kind", "method"), WRITE_URLS)
+def test_an_incentives_admin_reaches_every_write_page(client, incentives_admin, objects, name, kind, method):
+    client.force_login(incentives_admin)
+    assert call(client, method, url_for(name, kind, objects)).status_code in (200, 302)
+
+
+# --- Overview and list -----------------------------------------------------------------------
+
+
+def test_overview_shows_mpn_ids_with_their_programmes_and_counts(client, incentives_admin, mpn):
+    MpnIdFactory(partner=mpn.partner, mpn_id="9990001", osa_sell=False, osu_m365=False, osu_bizapps=False)
+    own(mpn, status=ClaimStatus.UNDER_REVIEW)
+    client.force_login(incentives_admin)
+    page = client.get(reverse("claims:overview")).content.decode()
+    assert "1112223" in page and "OSU-BizApps" in page
+    assert "9990001" in page and "Not enrolled" in page
+    assert "?status=under_review" in page
+    assert reverse("claims:list") in page
+
+
+def test_list_page_shows_the_seed_labels_and_the_partners_claims(client, incentives_admin, claim):
+    ClaimFactory(name="Not mine")
+    client.force_login(incentives_admin)
+    response = client.get(reverse("claims:list"))
+    page = response.content.decode()
+    assert "+ Customer association" in page
+    assert reverse("claims:new") in page
+    assert "Contoso Sales" in page and "Not mine" not in page
+    assert claim.domain in page and claim.tenant.name in page
+    assert "Under review" in page
+
+
+def test_billing_admin_sees_the_list_without_the_new_claim_button(client, partner, claim):
+    client.force_login(partner_user(partner, Role.BILLING_ADMIN))
+    page = client.get(reverse("claims:list")).content.decode()
+    assert "Contoso Sales" in page
+    assert reverse("claims:new") not in page
+
+
+def test_list_search_filters_and_sort_come_from_the_query_string(client, incentives_admin, mpn):
+    own(mpn, name="Alpha", status=ClaimStatus.APPROVED)
+    own(mpn, name="Beta", status=ClaimStatus.APPROVED)
+    own(mpn, name="Gamma", status=ClaimStatus.DRAFT)
+    client.force_login(incentives_admin)
+    response = client.get(reverse("claims:list"), {"status": "approved", "sort": "-name"})
+    names = [claim.name for claim, _, _ in response.context["rows"]]
+    assert names == ["Beta", "Alpha"]
+    response = client.get(reverse("claims:list"), {"q": "gam"})
+    assert [claim.name for claim, _, _ in response.context["rows"]] == ["Gamma"]
+
+
+def test_bad_filter_values_are_ignored_not_a_crash(client, incentives_admin, claim):
+    client.force_login(incentives_admin)
+    response = client.get(reverse("claims:list"), {"status": "hacked", "page": "999", "sort": "password"})
+    assert response.status_code == 200
+
+
+def test_list_page_queries_do_not_grow_with_the_number_of_claims(client, incentives_admin, mpn):
+    client.force_login(incentives_admin)
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("claims:list"))
+        assert response.status_code == 200
+        return len(queries), len(response.context["rows"])
+
+    for _ in range(5):
+        SubscriptionItemFactory(claim=own(mpn))
+    small = count_queries()
+    for index in range(45):
+        claim = own(mpn, solution_area=SolutionArea.MICROSOFT_365, tenant=TenantFactory())
+        WorkloadItemFactory(claim=claim)
+        if index % 2:
+            SubscriptionItemFactory(claim=own(mpn, activity=Activity.USAGE_PRESALES))
+    large = count_queries()
+    assert (small[1], large[1]) == (5, 50)
+    assert small[0] == large[0]
+
+
+def test_export_is_the_filtered_list_as_csv(client, incentives_admin, mpn, claim):
+    own(mpn, name="=HYPERLINK(evil)", status=ClaimStatus.APPROVED)
+    ClaimFactory(name="Not mine", status=ClaimStatus.UNDER_REVIEW)
+    client.force_login(incentives_admin)
+    response = client.get(reverse("claims:export"), {"status": "under_review"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Claim ID", "Name", "MPN ID"]
+    assert [row[1] for row in rows[1:]] == ["Contoso Sales"]
+    assert "pending" in rows[1][8].lower()
+    everything = client.get(reverse("claims:export"))
+    text = b"".join(everything.streaming_content).decode("utf-8-sig")
+    assert "'=HYPERLINK(evil)" in text and "Not mine" not in text
+
+
+# --- Claim page ----------------------------------------------------------------------------
+
+
+def test_claim_page_shows_status_meaning_next_step_and_deadline(client, incentives_admin, claim):
+    import datetime
+
+    from django.utils import timezone
+
+    claim.opt_out_deadline = timezone.now() + datetime.timedelta(days=5)
+    claim.save()
+    client.force_login(incentives_admin)
+    response = client.get(reverse("claims:detail", args=[claim.pk]))
+    page = response.content.decode()
+    assert "Under review" in page
+    assert "reviewers are verifying your proof of execution" in page
+    assert "The customer can opt out until" in page
+    assert "History" in page and 'id="history"' in page
+
+
+@pytest.mark.parametrize("status", ClaimStatus.values)
+def test_every_status_has_a_meaning_and_a_next_step_on_the_claim_page(client, incentives_admin, mpn, status):
+    claim = own(mpn, status=status)
+    client.force_login(incentives_admin)
+    response = client.get(reverse("claims:detail", args=[claim.pk]))
+    assert response.status_code == 200
+    assert response.context["status"].meaning and response.context["status"].next_step
+
+
+def test_claim_page_shows_items_grouped_with_each_programmes_outcome(client, incentives_admin, mpn):
+    claim = own(mpn, status=ClaimStatus.UNDER_REVIEW, activity=Activity.USAGE_PRESALES)
+    usage = SubscriptionItemFactory(claim=claim, program="OSU-BizApps")
+    SubscriptionItemFactory(claim=claim, program="OSA-Sell", subscription=usage.subscription, outcome="contested")
+    client.force_login(incentives_admin)
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert page.count(str(usage.subscription.subscription_id)) == 1
+    assert "OSU-BizApps" in page and "OSA-Sell" in page and "Contested" in page
+    assert "goes to arbitration" in page
+
+
+def test_validation_failed_shows_the_reasons_in_the_seeds_words(client, incentives_admin, mpn):
+    claim = own(mpn, status=ClaimStatus.VALIDATION_FAILED, validation_errors=[{"code": "csp", "subject": "abc"}])
+    client.force_login(incentives_admin)
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "abc: The subscription provided is for CSP." in page
+
+
+def test_history_shows_every_event_with_time_actor_and_change(client, incentives_admin, claim):
+    ClaimEvent.objects.create(
+        claim=claim, actor=incentives_admin, action="submitted", from_status="draft", to_status="submitted"
+    )
+    ClaimEvent.objects.create(
+        claim=claim, action="validation_passed", from_status="submitted", to_status="under_review"
+    )
+    ClaimEvent.objects.create(claim=claim, action="some_future_action")
+    client.force_login(incentives_admin)
+    response = client.get(reverse("claims:detail", args=[claim.pk]))
+    page = response.content.decode()
+    entries = response.context["events"]
+    assert [entry["label"] for entry in entries] == ["Claim submitted", "Validation passed", "Some future action"]
+    assert entries[0]["actor"] == incentives_admin.email and entries[1]["actor"] == "System"
+    assert "Draft → Submitted" in page and "Submitted → Under review" in page
+
+
+def test_internal_notes_never_reach_the_partners_claim_page(client, incentives_admin, claim):
+    reviewer = UserFactory(is_staff=True, is_superuser=True)
+    Comment.objects.create(claim=claim, author=reviewer, body="Please send the signed SoW.")
+    Comment.objects.create(claim=claim, author=reviewer, body="SECRET internal note", is_internal=True)
+    client.force_login(incentives_admin)
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "Please send the signed SoW." in page
+    assert "SECRET" not in page
+    assert reviewer.email not in page
+
+
+def test_a_comment_posted_on_the_claim_page_answers_a_request(client, incentives_admin, mpn):
+    claim = own(mpn, status=ClaimStatus.ACTION_REQUIRED)
+    client.force_login(incentives_admin)
+    response = client.post(reverse("claims:comment", args=[claim.pk]), {"body": "Here is the detail."}, follow=True)
+    assert "Your comment has been saved." in response.content.decode()
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.UNDER_REVIEW
+    assert claim.comments.get().body == "Here is the detail."
+
+
+def test_an_empty_comment_is_refused_with_a_message(client, incentives_admin, claim):
+    client.force_login(incentives_admin)
+    response = client.post(reverse("claims:comment", args=[claim.pk]), {"body": "  "}, follow=True)
+    assert "Write a comment first." in response.content.decode()
+    assert not claim.comments.exists()
+
+
+def test_more_poe_when_a_reviewer_asks(client, incentives_admin, mpn):
+    claim = own(mpn, status=ClaimStatus.ACTION_REQUIRED)
+    client.force_login(incentives_admin)
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "poe-upload" in page
+    client.post(reverse("claims:proof_add", args=[claim.pk]), {"files": SimpleUploadedFile("more.pdf", PDF_BYTES)})
+    claim.refresh_from_db()
+    assert claim.proofs.count() == 1 and claim.status == ClaimStatus.UNDER_REVIEW
+
+
+def test_no_poe_after_submission_unless_a_reviewer_asks(client, incentives_admin, claim):
+    client.force_login(incentives_admin)
+    assert "poe-upload" not in client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    response = client.post(
+        reverse("claims:proof_add", args=[claim.pk]), {"files": SimpleUploadedFile("more.pdf", PDF_BYTES)}, follow=True
+    )
+    assert "only when a reviewer asks" in response.content.decode()
+    assert not claim.proofs.exists()
+
+
+# --- Files ---------------------------------------------------------------------------------
+
+
+def test_a_poe_file_is_served_as_an_attachment_under_its_own_name(client, partner, claim):
+    proof = ProofFactory(claim=claim, original_name="Signed SoW.pdf")
+    client.force_login(partner_user(partner, Role.BILLING_ADMIN))
+    response = client.get(reverse("claims:proof_download", args=[proof.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert "Signed SoW.pdf" in response["Content-Disposition"]
+    assert b"".join(response.streaming_content) == PDF_BYTES
+
+
+def test_the_template_is_a_real_word_document_in_the_users_language(client, incentives_admin):
+    import zipfile
+
+    client.force_login(incentives_admin)
+    english = b"".join(client.get(reverse("claims:proof_template")).streaming_content)
+    with zipfile.ZipFile(io.BytesIO(english)) as archive:
+        document = archive.read("word/document.xml").decode()
+    assert "Proof of execution" in document and "MPN ID" in document and "signature" in document
+    client.cookies["django_language"] = "fr"
+    french = client.get(reverse("claims:proof_template"))
+    assert french["Content-Type"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    with zipfile.ZipFile(io.BytesIO(b"".join(french.streaming_content))) as archive:
+        assert "Preuve d’exécution" in archive.read("word/document.xml").decode()

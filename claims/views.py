@@ -1,0 +1,311 @@
+"""Incentives pages a partner reads: Overview, Customer associations, a claim, its files.
+
+Thin views: check access (cpor.access), read through selectors, call one service for a
+write, turn a domain error into a message, redirect.
+"""
+
+import csv
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cpor import access
+from cpor.access import partner_required
+
+from . import presentation, selectors, services
+from .forms import ClaimFilterForm, CommentForm, ProofUploadForm, mpn_label
+from .lifecycle import ClaimError
+from .models import ClaimStatus
+
+RESOURCES = Path(__file__).resolve().parent / "resources"
+
+
+def incentives_breadcrumbs(*extra):
+    return [
+        (_("Incentives"), None),
+        (_("Overview"), reverse("claims:overview")),
+        *extra,
+    ]
+
+
+@partner_required()
+def overview(request):
+    """Incentives > Overview: the partner's MPN IDs with their programmes, and its claims
+    counted by status, each count a link to the filtered list."""
+    counts = selectors.claim_status_counts(request.user)
+    list_url = reverse("claims:list")
+    statuses = [
+        {"label": label, "count": counts[value], "url": f"{list_url}?{urlencode({'status': value})}"}
+        for value, label in ClaimStatus.choices
+    ]
+    return render(
+        request,
+        "claims/overview.html",
+        {
+            "nav": "incentives",
+            "breadcrumbs": [(_("Incentives"), None), (_("Overview"), None)],
+            "mpn_ids": [(mpn, mpn_label(mpn)) for mpn in selectors.mpn_ids_of(request.user)],
+            "statuses": statuses,
+            "total": sum(counts.values()),
+        },
+    )
+
+
+LIST_COLUMNS = [
+    ("id", _("Claim ID")),
+    ("name", _("Name")),
+    ("customer", _("Customer")),
+    ("solution_area", _("Solution area")),
+    ("activity", _("Activity")),
+    (None, _("Items")),
+    ("status", _("Status")),
+    ("created", _("Created")),
+    ("submitted", _("Submitted")),
+]
+
+
+def _query(params, **changes) -> str:
+    merged = {key: value for key, value in params.items() if value and key not in ("page", "filter")}
+    merged.update({key: value for key, value in changes.items() if value})
+    return urlencode(merged)
+
+
+@partner_required()
+def claim_list(request):
+    """Customer associations: search, filters, column sort and pages that cost the same
+    few queries however many claims the partner has."""
+    form = ClaimFilterForm(request.GET or None, user=request.user)
+    filters = form.filters()
+    claims = selectors.claim_list_visible_to(request.user, filters)
+    page = selectors.claim_page(claims, request.GET.get("page"))
+    rows = [
+        (claim, selectors.claim_items_grouped(claim), presentation.STATUS_BADGES[claim.status])
+        for claim in page.object_list
+    ]
+    params = request.GET.dict()
+    current = filters.sort
+    columns = []
+    for key, label in LIST_COLUMNS:
+        if key is None:
+            columns.append({"label": label})
+            continue
+        direction = "asc" if current == key else "desc" if current == f"-{key}" else ""
+        toggled = f"-{key}" if current == key else key
+        columns.append({"label": label, "url": "?" + _query(params, sort=toggled), "direction": direction})
+    return render(
+        request,
+        "claims/list.html",
+        {
+            "nav": "incentives",
+            "breadcrumbs": incentives_breadcrumbs((_("Customer associations"), None)),
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "columns": columns,
+            "page_query": _query(params),
+            "export_query": _query(params),
+            "can_file": access.can_file_claims(request.user),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value) -> str:
+    # A spreadsheet must not run what a partner typed as a formula.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _moment(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@partner_required()
+def claim_export(request):
+    """The filtered list as CSV, streamed: the same selector as the page, so the same scope."""
+    form = ClaimFilterForm(request.GET or None, user=request.user)
+    claims = selectors.claim_list_visible_to(request.user, form.filters())
+    writer = csv.writer(_Echo())
+    header = [
+        _("Claim ID"),
+        _("Name"),
+        _("MPN ID"),
+        _("Customer"),
+        _("Domain name"),
+        _("Directory ID / Tenant ID"),
+        _("Solution area"),
+        _("Activity"),
+        _("Items"),
+        _("Status"),
+        _("Created"),
+        _("Submitted"),
+        _("Opt-out deadline"),
+    ]
+
+    def rows():
+        yield "\ufeff"  # lets spreadsheet programs read the file as UTF-8
+        yield writer.writerow(header)
+        for claim in claims.iterator(chunk_size=2000):
+            items = "; ".join(
+                "{} [{}]".format(
+                    group["label"],
+                    ", ".join(f"{line.program or '—'}: {line.get_outcome_display()}" for line in group["lines"]),
+                )
+                for group in selectors.claim_items_grouped(claim)
+            )
+            yield writer.writerow(
+                [
+                    _csv_cell(value)
+                    for value in (
+                        claim.pk,
+                        claim.name,
+                        claim.mpn.mpn_id,
+                        claim.tenant.name if claim.tenant else "",
+                        claim.domain,
+                        claim.tenant_guid,
+                        claim.get_solution_area_display(),
+                        claim.get_activity_display(),
+                        items,
+                        claim.get_status_display(),
+                        _moment(claim.created_at),
+                        _moment(claim.submitted_at),
+                        _moment(claim.opt_out_deadline),
+                    )
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    filename = f"customer-associations-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@partner_required()
+def claim_detail(request, pk):
+    """A claim: every field, items with their outcome, Status with what it means and what
+    happens next, PoE, the comments thread and History."""
+    claim = selectors.claim_get_for_user(request.user, pk)
+    can_file = access.can_file_claims(request.user)
+    events = presentation.history_entries(selectors.claim_events(claim))
+    comments = presentation.comment_entries(selectors.comments_visible_to(request.user, claim))
+    groups = selectors.claim_items_grouped(claim)
+    for group in groups:
+        for line in group["lines"]:
+            line.meaning = presentation.OUTCOME_MEANINGS.get(line.outcome, "")
+    is_draft = claim.status == ClaimStatus.DRAFT
+    return render(
+        request,
+        "claims/detail.html",
+        {
+            "nav": "incentives",
+            "breadcrumbs": incentives_breadcrumbs(
+                (_("Customer associations"), reverse("claims:list")), (f"#{claim.pk} {claim.name}", None)
+            ),
+            "claim": claim,
+            "status": presentation.status_text(claim),
+            "validation_messages": presentation.validation_messages(claim),
+            "groups": groups,
+            "proofs": selectors.claim_proofs(claim),
+            "comments": comments,
+            "events": events,
+            "can_file": can_file,
+            "is_draft": is_draft,
+            "competing": selectors.claim_competing_labels(claim) if is_draft else [],
+            "resume_url": _resume_url(claim) if is_draft else None,
+            "comment_form": CommentForm() if can_file and not is_draft else None,
+            "poe_form": ProofUploadForm() if can_file and claim.status == ClaimStatus.ACTION_REQUIRED else None,
+            "review_overdue": bool(
+                claim.review_due_at
+                and claim.review_due_at < timezone.now()
+                and claim.status in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED)
+            ),
+        },
+    )
+
+
+def _resume_url(claim) -> str:
+    from .wizard import next_step_url
+
+    return next_step_url(claim)
+
+
+@require_POST
+@partner_required(access.FILE_CLAIMS)
+def claim_comment(request, pk):
+    """A comment on a submitted claim; when a reviewer asked for information it answers."""
+    claim = selectors.claim_get_for_user(request.user, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.claim_add_comment(user=request.user, claim_id=claim.pk, body=form.cleaned_data["body"])
+        except ClaimError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Your comment has been saved."))
+    else:
+        messages.error(request, " ".join(form.errors["body"]))
+    return redirect(reverse("claims:detail", args=[claim.pk]) + "#comments")
+
+
+@require_POST
+@partner_required(access.FILE_CLAIMS)
+def claim_add_proof(request, pk):
+    """More proof of execution, when a reviewer asked for it (Partner action required)."""
+    claim = selectors.claim_get_for_user(request.user, pk)
+    form = ProofUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for error in form.errors.get("files", []):
+            messages.error(request, error)
+        return redirect(reverse("claims:detail", args=[claim.pk]) + "#proof")
+    added = 0
+    for upload in form.cleaned_data["files"]:
+        try:
+            services.claim_add_poe(user=request.user, claim_id=claim.pk, upload=upload)
+            added += 1
+        except ClaimError as error:
+            messages.error(request, error.message)
+            break
+    if added:
+        messages.success(request, _("Proof of execution added."))
+    return redirect(reverse("claims:detail", args=[claim.pk]) + "#proof")
+
+
+@partner_required()
+def proof_download(request, pk):
+    """A PoE file, only to users of the claim's partner, always as an attachment under the
+    name it was uploaded with and the type its content was found to be."""
+    proof = selectors.poe_get_for_user(request.user, pk)
+    try:
+        handle = proof.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    response = FileResponse(handle, as_attachment=True, filename=proof.original_name, content_type=proof.content_type)
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@partner_required()
+def proof_template(request):
+    """**Download template**: a statement-of-work template to have signed by the customer."""
+    language = "fr" if (get_language() or "en").startswith("fr") else "en"
+    path = RESOURCES / f"poe-template.{language}.docx"
+    filename = _("proof-of-execution-template.docx")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
