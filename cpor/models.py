@@ -17,6 +17,11 @@ class Program(models.TextChoices):
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
+    def get_by_natural_key(self, username):
+        # Email addresses are compared case-insensitively everywhere (sign-in, admin, reset),
+        # matching the case-insensitive unique constraint on User.email.
+        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
+
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An email address is required.")

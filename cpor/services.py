@@ -1,0 +1,216 @@
+"""Writes on the partner side: the Global admin's management of users, roles and MPN IDs'
+programme enrolment, and a user's own language.
+
+Each service runs in one transaction, locks the partner row first (so two Global admins
+acting at once are serialised and the partner can never lose its last Global admin), re-reads
+the rows it changes with select_for_update, checks the rule, changes what it must and writes
+an entry in the admin's history of the changed object (who, when, what). Emails go out
+only once the transaction has committed.
+"""
+
+from collections.abc import Iterable
+
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from . import emails
+from .models import Membership, MpnId, Partner, Program, Role, User
+
+
+class AccountError(Exception):
+    """A rule of team management was broken; the message is for the Global admin."""
+
+
+def _log(*, actor: User, obj, flag: int, message: str) -> None:
+    LogEntry.objects.log_actions(
+        user_id=actor.pk, queryset=type(obj).objects.filter(pk=obj.pk), action_flag=flag, change_message=message
+    )
+
+
+def _lock_partner_of(actor: User) -> Partner:
+    """The actor's partner, locked. Only an active Global admin manages it; that is checked
+    again once the lock is held, since another Global admin may just have changed it."""
+    membership = Membership.objects.filter(user=actor).first()
+    partner = Partner.objects.select_for_update().get(pk=membership.partner_id) if membership else None
+    if (
+        partner is None
+        or not Membership.objects.filter(
+            user=actor, partner=partner, role=Role.GLOBAL_ADMIN, user__is_active=True
+        ).exists()
+    ):
+        raise AccountError(_("Only a Global admin can manage the organisation's users and MPN IDs."))
+    return partner
+
+
+def _lock_membership(partner: Partner, membership_id: int) -> Membership:
+    # Scoped to the actor's partner: another partner's membership is not found, like a missing one.
+    return Membership.objects.select_for_update().select_related("user").get(pk=membership_id, partner=partner)
+
+
+def _other_active_global_admins(membership: Membership) -> int:
+    return (
+        Membership.objects.filter(partner_id=membership.partner_id, role=Role.GLOBAL_ADMIN, user__is_active=True)
+        .exclude(pk=membership.pk)
+        .count()
+    )
+
+
+def _refuse_losing_last_global_admin(membership: Membership) -> None:
+    if (
+        membership.role == Role.GLOBAL_ADMIN
+        and membership.user.is_active
+        and _other_active_global_admins(membership) == 0
+    ):
+        raise AccountError(
+            _("%(email)s is your organisation's last active Global admin. Make another user Global admin first.")
+            % {"email": membership.user.email}
+        )
+
+
+def _send_invitation(user_id: int, invited_by_id: int) -> None:
+    user = User.objects.select_related("membership__partner").get(pk=user_id)
+    invited_by = User.objects.get(pk=invited_by_id)
+    emails.send_account_email(
+        user=user,
+        template="invitation",
+        context={
+            "invited_by": invited_by,
+            "partner": user.membership.partner,
+            # The bound method, so that the label is translated while the email renders.
+            "role": user.membership.get_role_display,
+            "accept_url": emails.token_url("invitation_accept", user),
+        },
+    )
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    actor: User,
+    email: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    language: str = "en",
+) -> User:
+    """Add a user to the Global admin's partner with a role, and email them a link to set
+    their password. An address that already belongs to anyone (any partner, or vendor
+    staff) is refused without saying whose it is."""
+    partner = _lock_partner_of(actor)
+    email = User.objects.normalize_email(email).strip().lower()
+    refusal = AccountError(
+        _("%(email)s already has an account. Each person has one account, in one organisation.") % {"email": email}
+    )
+    if User.objects.filter(email__iexact=email).exists():
+        raise refusal
+    try:
+        # A savepoint, so that losing a race on the unique email leaves the transaction usable.
+        with transaction.atomic():
+            user = User(email=email, first_name=first_name, last_name=last_name, language=language)
+            # No password yet: the invitee chooses one from the emailed link.
+            user.set_unusable_password()
+            user.save()
+    except IntegrityError:
+        raise refusal from None
+    membership = Membership.objects.create(user=user, partner=partner, role=Role(role))
+    _log(actor=actor, obj=user, flag=ADDITION, message=f"Invited to {partner} as {membership.get_role_display()}.")
+    transaction.on_commit(lambda: _send_invitation(user.pk, actor.pk))
+    return user
+
+
+@transaction.atomic
+def invitation_resend(*, actor: User, membership_id: int) -> Membership:
+    """Send a new invitation to a user who has not set a password yet; earlier links stop working."""
+    partner = _lock_partner_of(actor)
+    membership = _lock_membership(partner, membership_id)
+    user = User.objects.select_for_update().get(pk=membership.user_id)
+    if user.has_usable_password():
+        raise AccountError(_("%(email)s has already accepted the invitation.") % {"email": user.email})
+    if not user.is_active:
+        raise AccountError(_("%(email)s is deactivated. Reactivate the user first.") % {"email": user.email})
+    # A fresh unusable password changes the token's hash, so links sent before are void.
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    _log(actor=actor, obj=user, flag=CHANGE, message="Invitation sent again.")
+    transaction.on_commit(lambda: _send_invitation(user.pk, actor.pk))
+    return membership
+
+
+@transaction.atomic
+def membership_change_role(*, actor: User, membership_id: int, role: str) -> Membership:
+    """Give a user of the partner another role. The partner keeps at least one active Global admin."""
+    partner = _lock_partner_of(actor)
+    membership = _lock_membership(partner, membership_id)
+    role = Role(role)
+    if membership.role == role:
+        return membership
+    if role != Role.GLOBAL_ADMIN:
+        _refuse_losing_last_global_admin(membership)
+    previous = membership.get_role_display()
+    membership.role = role
+    membership.save(update_fields=["role"])
+    _log(
+        actor=actor,
+        obj=membership.user,
+        flag=CHANGE,
+        message=f"Role changed from {previous} to {membership.get_role_display()}.",
+    )
+    return membership
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, membership_id: int) -> Membership:
+    """Stop a user of the partner from signing in; their sessions end at their next request.
+    A Global admin cannot deactivate themself, nor the partner's last active Global admin."""
+    partner = _lock_partner_of(actor)
+    membership = _lock_membership(partner, membership_id)
+    if membership.user_id == actor.pk:
+        raise AccountError(_("You cannot deactivate your own account. Ask another Global admin."))
+    _refuse_losing_last_global_admin(membership)
+    user = User.objects.select_for_update().get(pk=membership.user_id)
+    if not user.is_active:
+        return membership
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    _log(actor=actor, obj=user, flag=CHANGE, message="Deactivated.")
+    membership.user = user
+    return membership
+
+
+@transaction.atomic
+def user_reactivate(*, actor: User, membership_id: int) -> Membership:
+    """Let a deactivated user of the partner sign in again, with the role they had."""
+    partner = _lock_partner_of(actor)
+    membership = _lock_membership(partner, membership_id)
+    user = User.objects.select_for_update().get(pk=membership.user_id)
+    if user.is_active:
+        return membership
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    _log(actor=actor, obj=user, flag=CHANGE, message="Reactivated.")
+    membership.user = user
+    return membership
+
+
+@transaction.atomic
+def mpn_set_programs(*, actor: User, mpn_id: int, programs: Iterable[str]) -> MpnId:
+    """Enrol one of the partner's MPN IDs in exactly the given incentive programmes."""
+    partner = _lock_partner_of(actor)
+    mpn = MpnId.objects.select_for_update().get(pk=mpn_id, partner=partner)
+    programs = {Program(program) for program in programs}
+    before = set(mpn.programs)
+    if before == programs:
+        return mpn
+    mpn.set_programs(programs)
+    mpn.save(update_fields=list(MpnId.PROGRAM_FIELDS.values()))
+    enrolled = ", ".join(sorted(programs)) or "none"
+    _log(actor=actor, obj=mpn, flag=CHANGE, message=f"Programme enrolment set to: {enrolled}.")
+    return mpn
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> None:
+    """Remember the language a user chose: the site and their emails use it."""
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
