@@ -12,6 +12,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cpor.models import MpnId
@@ -27,9 +29,18 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
 
 def back_button():
     return HTML(
-        '{% load i18n %}<a class="btn btn-outline-secondary me-2" href="{{ back_url }}" data-testid="back">'
-        '{% translate "Back" %}</a>'
+        format_html(
+            '<a class="btn btn-outline-secondary me-2" href="{}" data-testid="back">{}</a>', "{{ back_url }}", _("Back")
+        )
     )
+
+
+def server_validated_helper() -> FormHelper:
+    """Forms are checked by the server, whose messages are in the user's language (the
+    browser's own would be in the browser's)."""
+    helper = FormHelper()
+    helper.attrs = {"novalidate": ""}
+    return helper
 
 
 def mpn_label(mpn: MpnId) -> str:
@@ -92,9 +103,7 @@ class ClaimFilterForm(forms.Form):
             "sort",
             FormActions(
                 Submit("filter", _("Apply"), css_class="btn-primary"),
-                HTML(
-                    '{% load i18n %}<a class="btn btn-link" href="{% url "claims:list" %}">{% translate "Clear" %}</a>'
-                ),
+                HTML(format_html('<a class="btn btn-link" href="{}">{}</a>', reverse("claims:list"), _("Clear"))),
             ),
         )
 
@@ -181,7 +190,7 @@ class CustomerFields(forms.Form):
 class CustomerStepForm(CustomerFields):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
+        self.helper = server_validated_helper()
         self.helper.form_id = "step-customer"
         self.helper.layout = Layout(
             "mpn",
@@ -220,12 +229,16 @@ class ActivityChoiceMixin(forms.Form):
         return Fieldset(
             _("Activity"),
             HTML(
-                '{% load i18n %}<p class="form-text mt-0">{% blocktranslate %}Business Applications: select '
-                "either <strong>Usage and/or Pre-sales</strong>, or <strong>Revenue association</strong>. "
-                "Microsoft 365: select <strong>Usage</strong>.{% endblocktranslate %}</p>"
+                format_html(
+                    '<p class="form-text mt-0">{}</p>',
+                    _(
+                        "For Business Applications, select either Usage and/or Pre-sales, or Revenue association. "
+                        "For Microsoft 365, select Usage."
+                    ),
+                )
             ),
             Div(
-                HTML('{% load i18n %}<div class="fw-semibold">{% translate "Usage and/or Pre-sales" %}</div>'),
+                HTML(format_html('<div class="fw-semibold">{}</div>', _("Usage and/or Pre-sales"))),
                 "usage",
                 "presales",
                 css_class="border rounded p-2 mb-2",
@@ -268,13 +281,14 @@ class ActivityStepForm(ActivityChoiceMixin, CustomerFields):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
+        self.helper = server_validated_helper()
         self.helper.form_id = "step-activity"
         self.helper.layout = Layout(
             *self.hidden_fields,
             HTML(
-                '{% load i18n %}<p class="text-body-secondary" data-testid="enrolment">'
-                "{% translate 'MPN ID' %}: {{ mpn_label }}</p>"
+                format_html(
+                    '<p class="text-body-secondary" data-testid="enrolment">{}: {}</p>', _("MPN ID"), "{{ mpn_label }}"
+                )
             ),
             "solution_area",
             self.activity_fieldset(),
@@ -340,7 +354,7 @@ class AssociateStepForm(RevenueFieldsMixin, CustomerFields):
         if not revenue:
             for name in self.REVENUE_FIELDS:
                 del self.fields[name]
-        self.helper = FormHelper()
+        self.helper = server_validated_helper()
         self.helper.form_id = "step-associate"
         self.helper.layout = Layout(
             *self.hidden_fields,
@@ -366,7 +380,7 @@ class DraftDetailsForm(RevenueFieldsMixin, ActivityChoiceMixin, CustomerFields):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
+        self.helper = server_validated_helper()
         self.helper.form_id = "draft-details"
         self.helper.layout = Layout(
             "mpn",
@@ -448,7 +462,7 @@ class ItemsForm(forms.Form):
                     % {"product": option.name},
                 )
                 subscription_fields.append(Field(name, autocomplete="off", spellcheck="false"))
-        self.helper = FormHelper()
+        self.helper = server_validated_helper()
         self.helper.form_id = "step-items"
         self.helper.layout = Layout(
             "tenant_id",
@@ -509,7 +523,7 @@ class ContactsForm(forms.Form):
         if not technical:
             for name in self.TECHNICAL:
                 del self.fields[name]
-        self.helper = FormHelper()
+        self.helper = server_validated_helper()
         self.helper.form_id = "step-contacts"
         self.helper.layout = Layout(
             Fieldset(
@@ -574,7 +588,7 @@ class ProofUploadForm(forms.Form):
             "kinds": uploads.accepted_kinds(),
             "limit": filesizeformat(settings.POE_MAX_BYTES),
         }
-        self.helper = FormHelper()
+        self.helper = server_validated_helper()
         self.helper.form_id = "poe-upload"
         self.helper.form_tag = False
 
@@ -592,16 +606,19 @@ class ProofUploadForm(forms.Form):
 
 
 class CommentForm(forms.Form):
+    # Comments are optional ("if you like"): no required mark, but saving an empty one is refused.
     body = forms.CharField(
-        label=_("Comment"),
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": _("Write a comment first.")},
+        label=_("Comment"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args, submit_label=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
+        self.helper = server_validated_helper()
         self.helper.form_id = "comment-form"
         self.helper.form_tag = False
-        self.submit_label = submit_label or _("Save comment")
+
+    def clean_body(self):
+        body = self.cleaned_data["body"].strip()
+        if not body:
+            raise forms.ValidationError(_("Write a comment first."))
+        return body

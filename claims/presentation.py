@@ -137,6 +137,7 @@ class StatusText:
     badge: str
     meaning: str
     next_step: str
+    opt_out_deadline: str = ""  # shown while the customer may still opt out
 
 
 def status_text(claim) -> StatusText:
@@ -146,17 +147,16 @@ def status_text(claim) -> StatusText:
     next_step = str(STATUS_NEXT_STEPS[status])
     if status == ClaimStatus.REJECTED and claim.rejection_reason:
         meaning = _("The claim was rejected: %(reason)s.") % {"reason": claim.get_rejection_reason_display()}
+    deadline = ""
     if status in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED) and claim.opt_out_deadline:
-        next_step = "{} {}".format(
-            next_step,
-            _("The customer can opt out until %(deadline)s.") % {"deadline": format_moment(claim.opt_out_deadline)},
-        )
+        deadline = format_moment(claim.opt_out_deadline)
     return StatusText(
         status=status,
         label=str(claim.get_status_display()),
         badge=STATUS_BADGES[status],
         meaning=meaning,
         next_step=next_step,
+        opt_out_deadline=deadline,
     )
 
 

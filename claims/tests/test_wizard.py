@@ -479,3 +479,56 @@ class TestDrafts:
         assert [step["number"] for step in steps] == [1, 2, 3, 4, 5, 6, 7]
         assert [step["state"] for step in steps] == ["done"] * 4 + ["current"] + ["todo"] * 2
         assert 'aria-current="step"' in text(response)
+
+
+class TestFrench:
+    """The French words of the seed's own French page, on the pages where a user looks for them."""
+
+    @pytest.fixture
+    def french_client(self, client, partner):
+        from cpor.models import Role
+        from cpor.tests.factories import partner_user
+
+        client.force_login(partner_user(partner, Role.INCENTIVES_ADMIN, language="fr"))
+        return client
+
+    def test_every_step_carries_the_seeds_french_labels(self, french_client, world):
+        client = french_client
+        assert "+ Association client" in text(client.get(reverse("claims:list")))
+        page = text(client.get(reverse("claims:new")))
+        for label in ("ID MPN", "Nom de domaine", "ID d’annuaire / ID de locataire", "Continuer"):
+            assert label in page
+        page = text(client.get(reverse("claims:new_activity"), step1(world)))
+        for label in (
+            "Zone de solution",
+            "Activité",
+            "Utilisation et/ou prévente",
+            "Association de chiffre d’affaires",
+        ):
+            assert label in page
+        page = text(
+            client.get(
+                reverse("claims:new_associate"),
+                {**step1(world), "solution_area": "Business Applications", "activity": "usage"},
+            )
+        )
+        assert "Associer un client" in page and "Créer une revendication" in page
+        claim = create_draft(client, world)
+        assert "Produit(s)" in text(client.get(reverse("claims:draft_items", args=[claim.pk])))
+        page = text(client.get(reverse("claims:draft_proof", args=[claim.pk])))
+        assert "Preuve d’exécution (PoE)" in page and "Télécharger un modèle" in page
+        assert "Envoyer une demande" in text(client.get(reverse("claims:draft_submit", args=[claim.pk])))
+        page = text(client.get(reverse("claims:detail", args=[claim.pk])))
+        assert "État" in page and "Historique" in page and "Brouillon" in page
+
+    def test_errors_are_explained_in_french(self, french_client, world):
+        page = text(french_client.post(reverse("claims:new"), step1(world, tenant_id="pas-un-guid")))
+        assert "L’ID d’annuaire / ID de locataire doit être un GUID" in page
+        page = text(french_client.post(reverse("claims:new"), step1(world, domain="inconnu.example")))
+        assert "ne correspondent pas. Contactez votre client" in page
+        page = text(
+            french_client.post(
+                reverse("claims:new_activity"), step2(world, solution_area="Microsoft 365", presales="on", usage="")
+            )
+        )
+        assert "Pour Microsoft 365, la seule activité est l’utilisation." in page
