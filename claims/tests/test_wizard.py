@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from claims.models import Claim, ClaimEvent, ClaimStatus, ProofOfExecution
 from claims.tests.factories import PDF_BYTES, ClaimFactory, SubscriptionItemFactory, directory_world
@@ -15,8 +16,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _login_url(settings):
-    settings.LOGIN_URL = "/accounts/login/"
+def _english():
+    """Each test starts in English and leaves no language active behind it (the middleware
+    activates the user's language in this thread)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
