@@ -172,7 +172,8 @@ def team_role(request, pk):
         _("%(email)s is now %(role)s.") % {"email": membership.user.email, "role": membership.get_role_display()},
     )
     # A Global admin who gave up the role can no longer see the Users page.
-    return redirect("team" if can_manage_users(request.user) else "home")
+    gave_up_the_role = membership.user_id == request.user.pk and membership.role not in MANAGE_USERS
+    return redirect("home" if gave_up_the_role else "team")
 
 
 @require_POST
