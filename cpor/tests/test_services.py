@@ -1,9 +1,12 @@
 """Team management and enrolment services (cpor/services.py): the rules, and that a broken
 rule changes nothing."""
 
+import threading
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core import mail
+from django.db import connection, transaction
 
 from cpor import services
 from cpor.models import Membership, MpnId, Program, Role, User
@@ -202,3 +205,33 @@ def test_user_set_language_is_saved(admin):
     services.user_set_language(user=admin, language="fr")
     admin.refresh_from_db()
     assert admin.language == "fr"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_global_admins_demoting_each_other_at_once_leave_one_global_admin(partner):
+    """The partner row is locked first and the actor's role read again under the lock, so the
+    second of two crossing demotions sees the first and is refused."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    first = partner_user(partner, Role.GLOBAL_ADMIN)
+    second = partner_user(partner, Role.GLOBAL_ADMIN)
+    refused = []
+
+    def second_demotes_first():
+        try:
+            services.membership_change_role(actor=second, membership_id=first.membership.pk, role=Role.BILLING_ADMIN)
+        except services.AccountError as error:
+            refused.append(str(error))
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        services.membership_change_role(actor=first, membership_id=second.membership.pk, role=Role.BILLING_ADMIN)
+        crossing = threading.Thread(target=second_demotes_first)
+        crossing.start()
+        crossing.join(timeout=1)
+        assert crossing.is_alive(), "the second demotion must wait for the first one's lock"
+    crossing.join(timeout=10)
+    assert refused == ["Only a Global admin can manage the organisation's users and MPN IDs."]
+    assert membership(first).role == Role.GLOBAL_ADMIN
+    assert membership(second).role == Role.BILLING_ADMIN
