@@ -1,0 +1,542 @@
+"""The reviewers' back office (PRODUCT.md section 5, steps 5 and 7) in the Django admin.
+
+Reviewers never edit a claim's data: every field is read-only, nothing is added or deleted,
+and the status changes only through the actions on the claim's page (comment to the
+partner, internal note, request information, reject) and the arbitration page of a
+contested item, which call the services in `claims.review`. Only reviewers
+(`cpor.access.is_reviewer`) reach any of it: other staff get 403, everyone else the admin's
+sign-in page.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from cpor import access
+
+from . import presentation, review
+from .lifecycle import ClaimError
+from .models import Claim, ClaimEvent, ClaimStatus, Comment, RejectionReason
+from .validation import parse_guid
+
+MESSAGE_MAX_LENGTH = 5000
+
+
+# --- Forms (the admin lays them out itself; they only validate) ---------------------------------
+
+
+class ReviewerCommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Message"), max_length=MESSAGE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4, "cols": 80})
+    )
+
+
+class RequestInformationForm(forms.Form):
+    message = forms.CharField(
+        label=_("What the partner should provide"),
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text=_("Posted as a comment the partner reads; the claim becomes Partner action required."),
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=review.REVIEWER_REJECTION_REASONS)
+    note = forms.CharField(
+        label=_("Note to the partner"),
+        required=False,
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text=_("Required when the reason is Other. Posted as a comment the partner reads."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason") == RejectionReason.OTHER and not (cleaned.get("note") or "").strip():
+            self.add_error("note", _("Explain the reason: a note is required when the reason is Other."))
+        return cleaned
+
+
+class DecideForm(forms.Form):
+    APPROVE, REJECT = "approve", "reject"
+
+    item = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=[(APPROVE, _("Approve this partner")), (REJECT, _("Reject this claim"))])
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
+    )
+
+
+def _form_errors(form: forms.Form) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+# --- Guards -------------------------------------------------------------------------------------------
+
+
+def reviewer_required(view):
+    """Inside `admin_site.admin_view` (signed-in active staff, CSRF): reviewers only, 403
+    for other staff."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not access.is_reviewer(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class ReviewerOnlyMixin:
+    """Reviewers read; nobody adds, changes or deletes through the admin."""
+
+    actions = None
+
+    def has_module_permission(self, request):
+        return access.is_reviewer(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access.is_reviewer(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- List filters ---------------------------------------------------------------------------------------
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("review overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue")), ("no", _("Not overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(is_overdue=True)
+        if self.value() == "no":
+            return queryset.filter(is_overdue=False)
+        return queryset
+
+
+class ContestedFilter(admin.SimpleListFilter):
+    title = _("competing claims")
+    parameter_name = "contested"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Has contested items")), ("no", _("No contested items"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(has_contested=True)
+        if self.value() == "no":
+            return queryset.filter(has_contested=False)
+        return queryset
+
+
+# --- Claims ------------------------------------------------------------------------------------------------
+
+
+@admin.register(Claim)
+class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
+    change_form_template = "admin/claims/claim/change_form.html"
+    list_display = (
+        "id",
+        "name",
+        "partner_column",
+        "mpn_column",
+        "tenant_column",
+        "solution_area",
+        "activity",
+        "status",
+        "submitted_at",
+        "opt_out_deadline",
+        "review_due_column",
+        "contested_column",
+    )
+    list_display_links = ("id", "name")
+    list_filter = ("status", "solution_area", "activity", OverdueFilter, ContestedFilter)
+    search_fields = ("name", "domain", "partner__name", "=partner__partner_id", "=mpn__mpn_id")
+    search_help_text = _("Claim ID, name, domain, tenant ID (any case), partner name or ID, MPN ID.")
+    list_per_page = 50
+    show_full_result_count = False
+    fieldsets = (
+        (_("Claim"), {"fields": ("name", "status", "rejection_reason", "validation_problems")}),
+        (_("Partner"), {"fields": ("partner", "mpn", "created_by")}),
+        (
+            _("Customer"),
+            {"fields": ("tenant", "tenant_guid", "domain", "solution_area", "activity")},
+        ),
+        (
+            _("Revenue association"),
+            {"fields": ("solution_seller_name", "customer_name", "isv_solution_name")},
+        ),
+        (
+            _("Contacts"),
+            {
+                "fields": (
+                    ("customer_contact_name", "customer_contact_title", "customer_contact_email"),
+                    ("technical_contact_name", "technical_contact_title", "technical_contact_email"),
+                    ("partner_contact_name", "partner_contact_email"),
+                )
+            },
+        ),
+        (
+            _("Dates"),
+            {
+                "fields": (
+                    "created_at",
+                    "submitted_at",
+                    "notified_at",
+                    "opt_out_deadline",
+                    "review_due_column",
+                    "decided_at",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "name",
+        "status",
+        "rejection_reason",
+        "validation_problems",
+        "partner",
+        "mpn",
+        "created_by",
+        "tenant",
+        "tenant_guid",
+        "domain",
+        "solution_area",
+        "activity",
+        "solution_seller_name",
+        "customer_name",
+        "isv_solution_name",
+        "customer_contact_name",
+        "customer_contact_title",
+        "customer_contact_email",
+        "technical_contact_name",
+        "technical_contact_title",
+        "technical_contact_email",
+        "partner_contact_name",
+        "partner_contact_email",
+        "created_at",
+        "submitted_at",
+        "notified_at",
+        "opt_out_deadline",
+        "review_due_column",
+        "decided_at",
+        "updated_at",
+    )
+
+    def get_queryset(self, request):
+        return review.claims_for_review(reviewer=request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Besides the text fields: a claim ID ("42" or "#42") and a tenant GUID in any case."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        exact = {}
+        if term.lstrip("#").isdigit():
+            exact["pk"] = int(term.lstrip("#"))
+        guid = parse_guid(term)
+        if guid is not None:
+            exact["tenant_guid"] = guid
+        for field, value in exact.items():
+            results |= queryset.filter(**{field: value})
+        return results, may_have_duplicates
+
+    # Columns.
+
+    @admin.display(description=_("partner"), ordering="partner__name")
+    def partner_column(self, claim):
+        return f"{claim.partner.name} ({claim.partner.partner_id})"
+
+    @admin.display(description=_("MPN ID"), ordering="mpn__mpn_id")
+    def mpn_column(self, claim):
+        return claim.mpn.mpn_id
+
+    @admin.display(description=_("tenant"), ordering="tenant__name")
+    def tenant_column(self, claim):
+        name = claim.tenant.name if claim.tenant else "—"
+        return format_html("{}<br><small>{}</small>", name, claim.tenant_guid)
+
+    @admin.display(description=_("review due"), ordering="review_due_at")
+    def review_due_column(self, claim):
+        if claim.review_due_at is None:
+            return "—"
+        due = presentation.format_moment(claim.review_due_at)
+        if review.is_review_overdue(claim):
+            return format_html('{} <strong class="review-overdue" style="color:#ba2121">{}</strong>', due, _("Overdue"))
+        return due
+
+    @admin.display(description=_("contested"), boolean=True, ordering="has_contested")
+    def contested_column(self, claim):
+        return getattr(claim, "has_contested", False)
+
+    @admin.display(description=_("validation problems"))
+    def validation_problems(self, claim):
+        problems = presentation.validation_messages(claim)
+        if not problems:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((problem,) for problem in problems)))
+
+    # The claim's page: read-only fields, then items, PoE, comments, History and actions.
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.has_view_permission(request):
+            claim = self.get_object(request, unquote(object_id))
+            if claim is not None:
+                extra_context = {**(extra_context or {}), **self._review_context(claim)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _review_context(self, claim: Claim) -> dict:
+        items = list(claim.items.select_related("product", "subscription", "workload"))
+        for item in items:
+            item.claim = claim  # already loaded: `is_decidable` reads it
+            item.can_arbitrate = review.Arbitration.is_decidable(item)
+        events = claim.events.select_related("actor").order_by("created_at", "id")
+        return {
+            "claim": claim,
+            "review_overdue": review.is_review_overdue(claim),
+            "items": items,
+            "proofs": claim.proofs.select_related("uploaded_by").order_by("uploaded_at", "id"),
+            "comments": claim.comments.select_related("author").order_by("created_at", "id"),
+            "history": [
+                {
+                    "event": event,
+                    "label": presentation.event_label(event.action),
+                    "from_label": presentation.status_label(event.from_status) if event.from_status else "",
+                    "to_label": presentation.status_label(event.to_status) if event.to_status else "",
+                    "internal": bool((event.data or {}).get("internal")),
+                }
+                for event in events
+            ],
+            "comment_form": ReviewerCommentForm(auto_id="id_comment_%s"),
+            "note_form": ReviewerCommentForm(auto_id="id_note_%s"),
+            "request_form": RequestInformationForm(auto_id="id_request_%s")
+            if claim.status == ClaimStatus.UNDER_REVIEW
+            else None,
+            "reject_form": RejectForm(auto_id="id_reject_%s") if claim.status in review.REVIEW_STATUSES else None,
+        }
+
+    # Reviewer views.
+
+    def get_urls(self):
+        def reviewer_view(view, post_only=False):
+            view = require_POST(view) if post_only else view
+            return self.admin_site.admin_view(reviewer_required(view))
+
+        return [
+            path("<int:claim_id>/comment/", reviewer_view(self.comment_view, True), name="claims_claim_comment"),
+            path(
+                "<int:claim_id>/internal-note/",
+                reviewer_view(self.internal_note_view, True),
+                name="claims_claim_internal_note",
+            ),
+            path(
+                "<int:claim_id>/request-information/",
+                reviewer_view(self.request_information_view, True),
+                name="claims_claim_request_information",
+            ),
+            path("<int:claim_id>/reject/", reviewer_view(self.reject_view, True), name="claims_claim_reject"),
+            path("items/<int:item_id>/arbitrate/", reviewer_view(self.arbitrate_view), name="claims_claim_arbitrate"),
+            path(
+                "proofs/<int:proof_id>/download/",
+                reviewer_view(self.proof_download_view),
+                name="claims_claim_proof_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _back(self, request, claim_id):
+        """To the claim's page, or to the arbitration page the form was posted from."""
+        target = request.POST.get("next", "")
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return HttpResponseRedirect(target)
+        return HttpResponseRedirect(reverse("admin:claims_claim_change", args=[claim_id]))
+
+    def _act(self, request, claim_id, form, action, success):
+        """Validate, call one service, turn a domain error into a message, go back."""
+        if not form.is_valid():
+            messages.error(request, _form_errors(form))
+            return self._back(request, claim_id)
+        try:
+            action(form.cleaned_data)
+        except ClaimError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, success)
+        return self._back(request, claim_id)
+
+    def comment_view(self, request, claim_id):
+        return self._act(
+            request,
+            claim_id,
+            ReviewerCommentForm(request.POST),
+            lambda data: review.claim_comment_add_by_reviewer(
+                reviewer=request.user, claim_id=claim_id, body=data["body"], internal=False
+            ),
+            _("Comment sent to the partner."),
+        )
+
+    def internal_note_view(self, request, claim_id):
+        return self._act(
+            request,
+            claim_id,
+            ReviewerCommentForm(request.POST),
+            lambda data: review.claim_comment_add_by_reviewer(
+                reviewer=request.user, claim_id=claim_id, body=data["body"], internal=True
+            ),
+            _("Internal note saved. Partners never see it."),
+        )
+
+    def request_information_view(self, request, claim_id):
+        return self._act(
+            request,
+            claim_id,
+            RequestInformationForm(request.POST),
+            lambda data: review.claim_request_information(
+                reviewer=request.user, claim_id=claim_id, message=data["message"]
+            ),
+            _("Information requested: the claim is now Partner action required."),
+        )
+
+    def reject_view(self, request, claim_id):
+        return self._act(
+            request,
+            claim_id,
+            RejectForm(request.POST),
+            lambda data: review.claim_reject(
+                reviewer=request.user, claim_id=claim_id, reason=data["reason"], note=data["note"]
+            ),
+            _("Claim rejected."),
+        )
+
+    def arbitrate_view(self, request, item_id):
+        """Every claim on one item and programme side by side; POST decides one of them."""
+        arbitration = review.arbitration_for(reviewer=request.user, item_id=item_id)
+        if request.method == "POST":
+            form = DecideForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _form_errors(form))
+            elif form.cleaned_data["item"] not in {entry.pk for entry in arbitration.claim_items}:
+                raise Http404
+            else:
+                try:
+                    review.item_decide(
+                        reviewer=request.user,
+                        item_id=form.cleaned_data["item"],
+                        approve=form.cleaned_data["decision"] == DecideForm.APPROVE,
+                        note=form.cleaned_data["note"],
+                    )
+                except ClaimError as error:
+                    messages.error(request, error.message)
+                else:
+                    messages.success(request, _("Decision recorded; each partner is told in their claim's comments."))
+            return HttpResponseRedirect(request.path)
+        for entry in arbitration.claim_items:
+            entry.can_decide = review.Arbitration.is_decidable(entry)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Competing claims: %(item)s, %(program)s")
+            % {"item": arbitration.label, "program": arbitration.program},
+            "arbitration": arbitration,
+            "item_claim": arbitration.item.claim,
+        }
+        return TemplateResponse(request, "admin/claims/claim/arbitrate.html", context)
+
+    def proof_download_view(self, request, proof_id):
+        """A PoE file, as an attachment under the name it was uploaded with (never inline:
+        what the partner uploaded must not run in the admin's origin)."""
+        proof = review.proof_for_review(reviewer=request.user, proof_id=proof_id)
+        try:
+            handle = proof.file.open("rb")
+        except FileNotFoundError as missing:
+            raise Http404 from missing
+        response = FileResponse(
+            handle, as_attachment=True, filename=proof.original_name, content_type=proof.content_type
+        )
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+# --- Audit lists -------------------------------------------------------------------------------------------
+
+
+@admin.register(ClaimEvent)
+class ClaimEventAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
+    """The append-only history of every claim, for audit."""
+
+    list_display = ("created_at", "claim_link", "action", "actor", "from_status", "to_status", "internal", "reason")
+    list_filter = ("action",)
+    search_fields = ("=claim__id", "action", "actor__email")
+    list_select_related = ("claim", "actor")
+    show_full_result_count = False
+    fields = ("claim", "action", "actor", "from_status", "to_status", "reason", "data", "created_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(claim__status=ClaimStatus.DRAFT)
+
+    @admin.display(description=_("claim"), ordering="claim_id")
+    def claim_link(self, event):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[event.claim_id]), event.claim
+        )
+
+    @admin.display(description=_("internal"), boolean=True)
+    def internal(self, event):
+        return bool((event.data or {}).get("internal"))
+
+
+@admin.register(Comment)
+class CommentAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
+    """Every comment and internal note, for audit."""
+
+    list_display = ("created_at", "claim_link", "author", "is_internal", "short_body")
+    list_filter = ("is_internal",)
+    search_fields = ("=claim__id", "body", "author__email")
+    list_select_related = ("claim", "author")
+    show_full_result_count = False
+    fields = ("claim", "author", "is_internal", "body", "created_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(claim__status=ClaimStatus.DRAFT)
+
+    @admin.display(description=_("claim"), ordering="claim_id")
+    def claim_link(self, comment):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[comment.claim_id]), comment.claim
+        )
+
+    @admin.display(description=_("comment"))
+    def short_body(self, comment):
+        return comment.body if len(comment.body) <= 120 else f"{comment.body[:117]}…"
