@@ -461,6 +461,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
         for entry in arbitration.claim_items:
             entry.can_decide = review.Arbitration.is_decidable(entry)
+            entry.window_closed = review.opt_out_window_closed(entry.claim)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

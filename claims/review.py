@@ -124,6 +124,11 @@ def _settle(claim: Claim, *, reviewer, reason: str = "", rejection_reason: str =
     )
 
 
+def opt_out_window_closed(claim: Claim, *, now=None) -> bool:
+    """The customer can no longer opt out: the stored deadline has passed."""
+    return claim.opt_out_deadline is not None and claim.opt_out_deadline < (now or timezone.now())
+
+
 def _item_data(item: ClaimItem, **extra) -> dict:
     return {"item": item.pk, "label": item.label, "program": item.program, **extra}
 
@@ -323,8 +328,6 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
         # A competing claim reached review between the first read and the locks.
         raise ClaimError(_("Another claim on this item has just reached review. Open the comparison again."))
     now = timezone.now()
-    winner = f"{claim.partner.name} ({claim.mpn.mpn_id})"
-
     # 1. The previous holder's association ends, before anyone else is approved.
     for rival in rivals:
         if rival.outcome != ItemOutcome.APPROVED:
@@ -382,7 +385,7 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
     legacy.update(ended_at=now)
 
     # 4. The winner: approved now if the customer can no longer opt out, else at the deadline.
-    window_closed = claim.opt_out_deadline is not None and claim.opt_out_deadline < now
+    window_closed = opt_out_window_closed(claim, now=now)
     data = _item_data(
         item,
         ended_items=[rival.pk for rival in rivals if rival.outcome == ItemOutcome.ENDED],
@@ -408,11 +411,16 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
             )
             _tell_partner(claim, reviewer, message % {"item": _item_name(item)})
 
+    # Partners read their own History: the reasons never name the other partner.
     for claim_id in sorted(claims):
+        if claim_id == claim.pk:
+            reason = _("Arbitration of %(item)s: this claim was chosen.")
+        else:
+            reason = _("Arbitration of %(item)s: another partner was chosen.")
         _settle(
             claims[claim_id],
             reviewer=reviewer,
-            reason=_("Arbitration of %(item)s: %(winner)s was chosen.") % {"item": _item_name(item), "winner": winner},
+            reason=reason % {"item": _item_name(item)},
             rejection_reason=RejectionReason.LOST_ARBITRATION,
         )
 

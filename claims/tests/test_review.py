@@ -367,6 +367,9 @@ def test_arbitration_loser_is_rejected_and_told_in_the_comments(reviewer):
     assert event.data["winner_claim"] == winner.claim_id
     comment = loser.claim.comments.get()
     assert not comment.is_internal and "chose the other partner" in comment.body
+    # What the loser reads never names the partner who won.
+    told = [comment.body, *loser.claim.events.values_list("reason", flat=True)]
+    assert not any(winner.claim.partner.name in text for text in told)
 
 
 def test_arbitration_winner_waits_for_the_opt_out_window_to_close(reviewer):
