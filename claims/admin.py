@@ -75,7 +75,7 @@ class DecideForm(forms.Form):
     item = forms.IntegerField(widget=forms.HiddenInput)
     decision = forms.ChoiceField(choices=[(APPROVE, _("Approve this partner")), (REJECT, _("Reject this claim"))])
     note = forms.CharField(
-        label=_("Note (optional)"),
+        label=_("Note to this partner (optional, added to the comment they receive)"),
         required=False,
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),

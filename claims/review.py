@@ -106,6 +106,10 @@ def _tell_partner(claim: Claim, reviewer, body: str) -> Comment:
     return Comment.objects.create(claim=claim, author=reviewer, body=body, is_internal=False)
 
 
+def _with_note(message: str, note: str) -> str:
+    return f"{message}\n\n{note}" if note else message
+
+
 def _settle(claim: Claim, *, reviewer, reason: str = "", rejection_reason: str = "", data=None):
     """Move a locked claim to the status its items now summarise (Approved, Rejected or
     Ended), stamping when it was decided and, when rejected, why."""
@@ -339,7 +343,6 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
             rival_claim,
             action=ITEM_ENDED,
             actor=reviewer,
-            reason=note,
             data=_item_data(rival, arbitration=True, winner_claim=claim.pk),
         )
         with _in_partner_language(rival_claim):
@@ -347,7 +350,7 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
                 rival_claim,
                 reviewer,
                 _(
-                    "After reviewing a competing claim, Microsoft approved another partner for %(item)s. Your "
+                    "After reviewing a competing claim, the reviewers approved another partner for %(item)s. Your "
                     "association with this item has ended."
                 )
                 % {"item": _item_name(rival)},
@@ -365,7 +368,6 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
             rival_claim,
             action=ITEM_REJECTED,
             actor=reviewer,
-            reason=note,
             data=_item_data(rival, rejection_reason=RejectionReason.LOST_ARBITRATION, winner_claim=claim.pk),
         )
         with _in_partner_language(rival_claim):
@@ -374,7 +376,7 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
                 reviewer,
                 _(
                     "Another partner also claimed %(item)s. After comparing both partners' proof of execution, "
-                    "Microsoft chose the other partner: this item is rejected."
+                    "the reviewers chose the other partner: this item is rejected."
                 )
                 % {"item": _item_name(rival)},
             )
@@ -398,18 +400,18 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
         item.save(update_fields=["outcome", "decided_at"])
         lifecycle.record_event(claim, action=ITEM_APPROVED, actor=reviewer, reason=note, data=data)
         with _in_partner_language(claim):
-            message = _("After comparing the competing claims, Microsoft approved %(item)s for your organisation.")
-            _tell_partner(claim, reviewer, message % {"item": _item_name(item)})
+            message = _("After comparing the competing claims, the reviewers approved %(item)s for your organisation.")
+            _tell_partner(claim, reviewer, _with_note(message % {"item": _item_name(item)}, note))
     else:
         item.outcome = ItemOutcome.PENDING
         item.save(update_fields=["outcome"])
         lifecycle.record_event(claim, action=ARBITRATION_WON, actor=reviewer, reason=note, data=data)
         with _in_partner_language(claim):
             message = _(
-                "After comparing the competing claims, Microsoft chose your organisation for %(item)s. It will be "
-                "approved when the customer's opt-out window closes."
+                "After comparing the competing claims, the reviewers chose your organisation for %(item)s. It will "
+                "be approved when the customer's opt-out window closes."
             )
-            _tell_partner(claim, reviewer, message % {"item": _item_name(item)})
+            _tell_partner(claim, reviewer, _with_note(message % {"item": _item_name(item)}, note))
 
     # Partners read their own History: the reasons never name the other partner.
     for claim_id in sorted(claims):
@@ -443,12 +445,10 @@ def _reject_contested(item: ClaimItem, claim: Claim, *, reviewer, note: str) -> 
         data=_item_data(item, rejection_reason=rejection_reason),
     )
     with _in_partner_language(claim):
-        body = _("After reviewing the competing claims, Microsoft did not approve %(item)s for your organisation.") % {
-            "item": _item_name(item)
-        }
-        if note:
-            body = f"{body}\n\n{note}"
-        _tell_partner(claim, reviewer, body)
+        message = _(
+            "After comparing the competing claims, the reviewers did not approve %(item)s for your organisation."
+        )
+        _tell_partner(claim, reviewer, _with_note(message % {"item": _item_name(item)}, note))
     _settle(claim, reviewer=reviewer, reason=note, rejection_reason=rejection_reason)
 
 

@@ -445,3 +445,13 @@ def test_a_drafts_proof_is_not_downloadable_in_the_back_office(reviewer):
     proof = ProofFactory()
     response = as_user(reviewer).get(reverse("admin:claims_claim_proof_download", args=[proof.pk]))
     assert response.status_code == 404
+
+
+def test_audit_lists_search_by_claim_id_or_text(reviewer, claim):
+    review.claim_comment_add_by_reviewer(reviewer=reviewer, claim_id=claim.pk, body="Checked the SOW", internal=True)
+    client = as_user(reviewer)
+    for url in (reverse("admin:claims_claimevent_changelist"), reverse("admin:claims_comment_changelist")):
+        assert client.get(url, {"q": str(claim.pk)}).status_code == 200
+        assert client.get(url, {"q": "sow"}).status_code == 200
+    response = client.get(reverse("admin:claims_comment_changelist"), {"q": "sow"})
+    assert [comment.body for comment in response.context["cl"].result_list] == ["Checked the SOW"]

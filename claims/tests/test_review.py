@@ -348,13 +348,14 @@ def test_arbitration_winner_is_approved_at_once_when_its_window_has_closed(revie
     assert winner.claim.status == ClaimStatus.APPROVED
     assert winner.claim.events.filter(action=review.ITEM_APPROVED, actor=reviewer, reason="Stronger PoE").exists()
     assert winner.claim.events.filter(action="approved", to_status=ClaimStatus.APPROVED).exists()
-    assert "approved" in winner.claim.comments.get().body
+    told = winner.claim.comments.get().body
+    assert "approved" in told and "Stronger PoE" in told
 
 
 def test_arbitration_loser_is_rejected_and_told_in_the_comments(reviewer):
     winner, loser = competing_claims(window_closed=True)
 
-    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note="Their SOW is signed by the CIO.")
 
     refreshed(loser, loser.claim)
     assert loser.outcome == ItemOutcome.REJECTED
@@ -367,9 +368,9 @@ def test_arbitration_loser_is_rejected_and_told_in_the_comments(reviewer):
     assert event.data["winner_claim"] == winner.claim_id
     comment = loser.claim.comments.get()
     assert not comment.is_internal and "chose the other partner" in comment.body
-    # What the loser reads never names the partner who won.
+    # What the loser reads never names the partner who won, nor the note written to the winner.
     told = [comment.body, *loser.claim.events.values_list("reason", flat=True)]
-    assert not any(winner.claim.partner.name in text for text in told)
+    assert not any(winner.claim.partner.name in text or "CIO" in text for text in told)
 
 
 def test_arbitration_winner_waits_for_the_opt_out_window_to_close(reviewer):
