@@ -1,11 +1,12 @@
 """The reviewers' services (PRODUCT.md section 5 steps 5 and 7, seed 003 "Competing claims")."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -671,3 +672,36 @@ def _move_to(claim, status):
             lifecycle.transition(locked, ClaimStatus.REJECTED, action="rejected")
     claim.refresh_from_db()
     return claim
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_deciding_at_once_approve_exactly_one_partner(reviewer):
+    """The claims are locked in primary-key order: the second decision waits, then finds the
+    item already decided and changes nothing."""
+    first, second = competing_claims()
+    other_reviewer = make_reviewer()
+    start = threading.Barrier(2)
+    outcomes = {}
+
+    def decide(user, item):
+        try:
+            start.wait()
+            review.item_decide(reviewer=user, item_id=item.pk, approve=True)
+            outcomes[item.pk] = "decided"
+        except lifecycle.ClaimError:
+            outcomes[item.pk] = "refused"
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=decide, args=(reviewer, first)),
+        threading.Thread(target=decide, args=(other_reviewer, second)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes.values()) == ["decided", "refused"]
+    refreshed(first, second)
+    assert sorted([first.outcome, second.outcome]) == [ItemOutcome.APPROVED, ItemOutcome.REJECTED]
