@@ -81,7 +81,7 @@ MAX_LINE_BYTES = 1024 * 1024  # a longer line is bad; reading it whole would def
 MAX_BROKEN_KEYS = 100_000  # keys of bad lines remembered so that references to them are not reported twice
 SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
 MAX_COUNT = 2_147_483_647  # PositiveIntegerField's ceiling
-# One OR-ed condition per record to fetch rows by a composite key; SQLite caps expression depth at 1000.
+# OR-ed conditions per query when fetching usage rows; SQLite caps expression depth at 1000.
 COMPOSITE_LOOKUP_CHUNK = 200
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -498,23 +498,23 @@ def _check_product(f: _Fields) -> dict:
 
 
 def _check_tenant(f: _Fields) -> dict:
-    domains = f.string_list("domains")
-    if domains is not None:
-        domains = list(dict.fromkeys(normalise_domain(name) for name in domains))
-        if not domains:
-            f.problems.append("domains is empty: a tenant has at least one domain")
-        for name in domains:
-            if not is_domain_name(name):
-                f.problems.append(f"domains: {json.dumps(name)} is not a domain name")
-    return {
+    record = {
         "tenant_id": f.guid("tenant_id"),
         "name": f.text("name", _max_length(Tenant, "name")),
         "country": f.country("country"),
         "subdivision": f.pattern("subdivision", SUBDIVISION_RE, "an ISO 3166-2 subdivision code", required=False),
         "time_zone": f.time_zone("time_zone"),
         "language": f.pattern("language", LANGUAGE_RE, "a language code such as en or fr"),
-        "domains": domains,
+        "domains": f.string_list("domains"),
     }
+    if record["domains"] is not None:
+        record["domains"] = list(dict.fromkeys(normalise_domain(name) for name in record["domains"]))
+        if not record["domains"]:
+            f.problems.append("domains is empty: a tenant has at least one domain")
+        for name in record["domains"]:
+            if not is_domain_name(name):
+                f.problems.append(f"domains: {json.dumps(name)} is not a domain name")
+    return record
 
 
 def _check_subscription(f: _Fields) -> dict:
@@ -600,16 +600,35 @@ CHECKS = {
 # --- Pass 2: load, a batch at a time -----------------------------------------------------------
 
 
-def _upsert(model: type[Model], rows: list[dict], key_fields: tuple[str, ...]) -> tuple[list[str], dict]:
+def _upsert(
+    model: type[Model],
+    rows: list[dict],
+    key_fields: tuple[str, ...],
+    candidates: Callable[[list[tuple]], Iterable[Model]] | None = None,
+) -> tuple[list[str], dict]:
     """Create or update `rows` (attribute name -> value) by their key, in order.
 
-    Returns each row's outcome ("created", "updated", "unchanged") and the model instances by
-    key, saved. Rows repeating a key apply one after the other, as they would across batches.
+    Returns each row's outcome ("created", "updated", "unchanged") and the saved model
+    instances by key. Rows repeating a key apply one after the other, as they would across
+    batches. `candidates(keys)` fetches the existing rows (a superset will do) when the key
+    has more than one field.
     """
     if not rows:
         return [], {}
+
+    def key_of(obj) -> tuple:
+        return tuple(getattr(obj, name) for name in key_fields)
+
+    def fetch(keys: list[tuple]) -> dict:
+        if candidates is None:
+            found = model.objects.filter(**{f"{key_fields[0]}__in": [key[0] for key in keys]})
+        else:
+            found = candidates(keys)
+        wanted = set(keys)
+        return {key_of(obj): obj for obj in found if key_of(obj) in wanted}
+
     keys = list(dict.fromkeys(tuple(row[name] for name in key_fields) for row in rows))
-    existing = {tuple(getattr(obj, name) for name in key_fields): obj for obj in _fetch(model, key_fields, keys)}
+    existing = fetch(keys)
     created: dict[tuple, Model] = {}
     changed: dict[tuple, Model] = {}
     changed_fields: set[str] = set()
@@ -632,19 +651,28 @@ def _upsert(model: type[Model], rows: list[dict], key_fields: tuple[str, ...]) -
     if changed:
         model.objects.bulk_update(changed.values(), sorted(changed_fields))
     if any(obj.pk is None for obj in created.values()):  # a backend that cannot return ids from a bulk insert
-        created = {tuple(getattr(obj, name) for name in key_fields): obj for obj in _fetch(model, key_fields, keys)}
+        created = fetch(list(created))
     return outcomes, {**existing, **created}
 
 
-def _fetch(model: type[Model], key_fields: tuple[str, ...], keys: list[tuple]) -> Iterator[Model]:
-    """The rows of `model` with these keys: one query for a single-field key, a few OR-ed ones otherwise."""
-    if len(key_fields) == 1:
-        yield from model.objects.filter(**{f"{key_fields[0]}__in": [key[0] for key in keys]})
-        return
-    for start in range(0, len(keys), COMPOSITE_LOOKUP_CHUNK):
-        chunk = keys[start : start + COMPOSITE_LOOKUP_CHUNK]
-        condition = functools.reduce(operator.or_, (Q(**dict(zip(key_fields, key, strict=True))) for key in chunk))
-        yield from model.objects.filter(condition)
+def _usage_candidates(keys: list[tuple]) -> Iterator[Usage]:
+    """Usage rows with these (tenant, workload, month) keys. A batch spans many tenants but few
+    workloads and months: one condition per (workload, month), naming its tenants."""
+    tenants: dict[tuple, set[int]] = {}
+    for tenant_pk, workload, month in keys:
+        tenants.setdefault((workload, month), set()).add(tenant_pk)
+    groups = list(tenants.items())
+    for start in range(0, len(groups), COMPOSITE_LOOKUP_CHUNK):
+        chunk = groups[start : start + COMPOSITE_LOOKUP_CHUNK]
+        condition = functools.reduce(
+            operator.or_, (Q(workload=workload, month=month, tenant_id__in=pks) for (workload, month), pks in chunk)
+        )
+        yield from Usage.objects.filter(condition)
+
+
+def _legacy_candidates(keys: list[tuple]) -> Iterable[LegacyAssociation]:
+    """Legacy associations of the tenants concerned: a tenant has few, so this superset is small."""
+    return LegacyAssociation.objects.filter(tenant_id__in={tenant_pk for _, tenant_pk, _, _ in keys})
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -895,7 +923,7 @@ class _Loader:
                         "paid_available_units": record["paid_available_units"],
                     }
                 )
-            outcomes, _ = _upsert(Usage, rows, ("tenant_id", "workload", "month"))
+            outcomes, _ = _upsert(Usage, rows, ("tenant_id", "workload", "month"), _usage_candidates)
             self._count("usage", outcomes)
             self._done_with_batch()
 
@@ -969,7 +997,9 @@ class _Loader:
                         "since": _date(record["since"]),
                     }
                 )
-            outcomes, _ = _upsert(LegacyAssociation, rows, ("mpn_id", "tenant_id", "subscription_id", "workload_id"))
+            outcomes, _ = _upsert(
+                LegacyAssociation, rows, ("mpn_id", "tenant_id", "subscription_id", "workload_id"), _legacy_candidates
+            )
             self._count("legacy_association", outcomes)
             self._done_with_batch()
 

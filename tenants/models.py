@@ -20,6 +20,8 @@ class Workload(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("workload")
+        verbose_name_plural = _("workloads")
 
     def __str__(self):
         return self.name
@@ -30,10 +32,12 @@ class Product(models.Model):
     name = models.CharField(_("name"), max_length=200)
     solution_area = models.CharField(_("solution area"), max_length=32, choices=SolutionArea.choices)
     family = models.CharField(_("family"), max_length=100)
-    workloads = models.ManyToManyField(Workload, blank=True, related_name="products")
+    workloads = models.ManyToManyField(Workload, blank=True, related_name="products", verbose_name=_("workloads"))
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         constraints = [
             models.CheckConstraint(condition=models.Q(solution_area__in=SolutionArea.values), name="product_area_valid")
         ]
@@ -58,6 +62,8 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
 
     def __str__(self):
         return f"{self.name} ({self.tenant_id})"
@@ -66,11 +72,13 @@ class Tenant(models.Model):
 class Domain(models.Model):
     """A verified domain of a tenant; names are unique across tenants, compared lower-case."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains", verbose_name=_("tenant"))
     name = models.CharField(_("domain"), max_length=253, unique=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
         constraints = [models.CheckConstraint(condition=models.Q(name=Lower("name")), name="domain_name_lowercase")]
 
     def __str__(self):
@@ -95,8 +103,10 @@ LIVE_SUBSCRIPTION_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.IN_G
 
 class Subscription(models.Model):
     subscription_id = models.UUIDField(_("subscription ID"), unique=True)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="subscriptions")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="subscriptions")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("tenant"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("product")
+    )
     channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=16, choices=SubscriptionStatus.choices)
     provisioned = models.BooleanField(_("provisioned"), default=False)
@@ -105,6 +115,8 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["tenant", "product", "start_date"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="subscription_channel_valid"),
             models.CheckConstraint(
@@ -123,7 +135,7 @@ class Subscription(models.Model):
 class Usage(models.Model):
     """One month of a tenant's usage of a workload (or, for Business Applications, a product code)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="usage")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="usage", verbose_name=_("tenant"))
     workload = models.CharField(_("workload"), max_length=100)
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     monthly_active_users = models.PositiveIntegerField(_("monthly active users"))
@@ -131,6 +143,8 @@ class Usage(models.Model):
 
     class Meta:
         ordering = ["tenant", "workload", "month"]
+        verbose_name = _("usage")
+        verbose_name_plural = _("usage")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "workload", "month"], name="usage_unique_per_month"),
             models.CheckConstraint(condition=models.Q(month__day=1), name="usage_month_first_day"),
@@ -144,19 +158,37 @@ class LegacyAssociation(models.Model):
     expires; Microsoft 365 ones (with a workload) must be re-associated through a claim.
     """
 
-    partner = models.ForeignKey("cpor.Partner", on_delete=models.CASCADE, related_name="legacy_associations")
-    mpn = models.ForeignKey("cpor.MpnId", on_delete=models.CASCADE, related_name="legacy_associations")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="legacy_associations")
+    partner = models.ForeignKey(
+        "cpor.Partner", on_delete=models.CASCADE, related_name="legacy_associations", verbose_name=_("partner")
+    )
+    mpn = models.ForeignKey(
+        "cpor.MpnId", on_delete=models.CASCADE, related_name="legacy_associations", verbose_name=_("MPN ID")
+    )
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="legacy_associations", verbose_name=_("tenant")
+    )
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, null=True, blank=True, related_name="legacy_associations"
+        Subscription,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="legacy_associations",
+        verbose_name=_("subscription"),
     )
     workload = models.ForeignKey(
-        Workload, on_delete=models.PROTECT, null=True, blank=True, related_name="legacy_associations"
+        Workload,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="legacy_associations",
+        verbose_name=_("workload"),
     )
     since = models.DateField(_("since"))
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("legacy association")
+        verbose_name_plural = _("legacy associations")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(subscription__isnull=False, workload__isnull=True)

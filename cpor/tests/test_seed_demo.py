@@ -1,0 +1,182 @@
+"""`manage.py seed_demo` and the demo world it builds (cpor/demo)."""
+
+import json
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+
+from cpor import access
+from cpor.demo import (
+    DEMO_FEED,
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    REVIEWERS_GROUP,
+    DemoRefused,
+    demo_allowed_check,
+    demo_seed,
+)
+from cpor.models import Membership, Role, User
+from tenants.models import LegacyAssociation, Subscription, Tenant, Usage
+from tenants.tests.test_importer import SAMPLE, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_the_demo_logins_with_their_roles(client):
+    call_command("seed_demo")
+
+    roles = {
+        membership.user.email: (membership.partner.name, membership.partner.partner_id, membership.role)
+        for membership in Membership.objects.select_related("user", "partner")
+    }
+    assert roles == {
+        "incentives@fabrikam.example": ("Fabrikam Consulting", "4000001", Role.INCENTIVES_ADMIN),
+        "billing@fabrikam.example": ("Fabrikam Consulting", "4000001", Role.BILLING_ADMIN),
+        "global@fabrikam.example": ("Fabrikam Consulting", "4000001", Role.GLOBAL_ADMIN),
+        "incentives@northwind.example": ("Northwind Advisory", "4100001", Role.INCENTIVES_ADMIN),
+    }
+    for spec in DEMO_USERS:
+        assert client.login(username=spec.email, password=DEMO_PASSWORD), spec.email
+        client.logout()
+
+
+def test_the_demo_reviewer_is_staff_in_the_reviewers_group_and_not_a_superuser():
+    call_command("seed_demo")
+
+    reviewer = User.objects.get(email="reviewer@cpor.example")
+    assert reviewer.is_staff and not reviewer.is_superuser
+    assert list(reviewer.groups.values_list("name", flat=True)) == [REVIEWERS_GROUP]
+    assert access.is_reviewer(reviewer)
+    assert not Membership.objects.filter(user=reviewer).exists()
+    assert not User.objects.filter(is_superuser=True).exists()
+
+
+def test_reviewers_may_view_and_change_claims_and_master_data_and_add_comments():
+    call_command("seed_demo")
+
+    reviewer = User.objects.get(email="reviewer@cpor.example")
+    for permission in (
+        "claims.view_claim",
+        "claims.change_claim",
+        "claims.add_comment",
+        "claims.view_comment",
+        "tenants.view_tenant",
+        "tenants.view_subscription",
+        "tenants.view_usage",
+        "cpor.view_partner",
+        "cpor.view_mpnid",
+        "cpor.change_user",
+    ):
+        assert reviewer.has_perm(permission), permission
+    for permission in ("claims.delete_claim", "claims.add_claim", "tenants.add_tenant", "cpor.add_user"):
+        assert not reviewer.has_perm(permission), permission
+
+
+def test_seed_demo_twice_changes_nothing(capsys):
+    call_command("seed_demo")
+    before = snapshot()
+    users_before = list(User.objects.order_by("email").values())
+    group_before = set(Group.objects.get(name=REVIEWERS_GROUP).permissions.all())
+
+    report = demo_seed()
+
+    assert report.directory.changed == 0
+    assert (report.users_created, report.users_updated, report.reviewers_group_changed) == ([], [], False)
+    assert snapshot() == before
+    assert list(User.objects.order_by("email").values()) == users_before
+    assert set(Group.objects.get(name=REVIEWERS_GROUP).permissions.all()) == group_before
+
+
+def test_seed_demo_restores_a_changed_demo_password_and_role(client):
+    call_command("seed_demo")
+    user = User.objects.get(email="billing@fabrikam.example")
+    user.set_password("something-else")
+    user.save()
+    Membership.objects.filter(user=user).update(role=Role.INCENTIVES_USER)
+
+    report = demo_seed()
+
+    assert report.users_updated == ["billing@fabrikam.example"]
+    assert client.login(username="billing@fabrikam.example", password=DEMO_PASSWORD)
+    assert Membership.objects.get(user=user).role == Role.BILLING_ADMIN
+
+
+def test_seed_demo_prints_a_summary(capsys):
+    call_command("seed_demo")
+
+    out = capsys.readouterr().out
+    assert "users: 5 created, 0 updated, 0 unchanged" in out
+    assert "reviewer@cpor.example" in out
+    assert DEMO_PASSWORD in out
+
+
+@pytest.mark.parametrize("settings_module", ["cpor.settings.base", "cpor.settings.test", None])
+def test_the_demo_is_allowed_outside_production(settings_module):
+    demo_allowed_check(settings_module)
+
+
+def test_the_demo_is_refused_under_production_settings():
+    with pytest.raises(DemoRefused):
+        demo_allowed_check("cpor.settings.production")
+
+
+def test_seed_demo_refuses_to_run_in_production_mode_and_creates_nothing(monkeypatch):
+    # Only the variable the check reads changes; the production settings module is never imported.
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "cpor.settings.production")
+
+    with pytest.raises(CommandError, match="not seeded under cpor.settings.production"):
+        call_command("seed_demo")
+
+    assert not User.objects.exists()
+    assert not Tenant.objects.exists()
+
+
+# --- The demo feed -------------------------------------------------------------------------------
+
+
+def test_the_demo_feed_keeps_the_shared_sample_as_it_is():
+    demo = DEMO_FEED.read_text(encoding="utf-8").splitlines()
+    sample = SAMPLE.read_text(encoding="utf-8").splitlines()
+
+    assert demo[: len(sample)] == sample
+
+
+def _subscriptions(tenant_name: str) -> list[tuple[str, str, str, bool]]:
+    return [
+        (s.product.code, s.channel, s.status, s.provisioned)
+        for s in Subscription.objects.filter(tenant__name=tenant_name).select_related("product")
+    ]
+
+
+def test_the_demo_feed_covers_every_validation_outcome():
+    demo_seed()
+
+    assert ("D365_SALES", "CSP", "active", True) in _subscriptions("Adventure Works Cycles")
+    assert ("POWERBI_PRO", "Volume Licensing", "active", True) in _subscriptions("Wide World Importers")
+    assert ("D365_SALES", "Volume Licensing", "deleted", True) in _subscriptions("Wide World Importers")
+    assert ("M365_E3", "Volume Licensing", "disabled", True) in _subscriptions("Fourth Coffee")
+    assert ("D365_SALES", "Volume Licensing", "active", False) in _subscriptions("Litware Inc")
+    assert ("D365_CS", "Volume Licensing", "disabled", True) in _subscriptions("Litware Inc")
+    contoso_cs = [code for code, *_ in _subscriptions("Contoso Ltd") if code == "D365_CS"]
+    assert len(contoso_cs) == 2  # the partner must name the subscription ID
+    assert Tenant.objects.filter(name="Woodgrove Bank").exists()
+    m365_tenants = Tenant.objects.filter(
+        subscriptions__product__solution_area="Microsoft 365", subscriptions__status="active"
+    ).distinct()
+    assert m365_tenants.count() >= 5
+    northwind_d365 = LegacyAssociation.objects.get(partner__partner_id="4100001", subscription__isnull=False)
+    assert northwind_d365.subscription.product.family == "Dynamics 365"
+    fabrikam_m365 = LegacyAssociation.objects.get(partner__partner_id="4000001")
+    assert fabrikam_m365.workload.name == "Exchange Online"
+
+
+def test_the_demo_feed_has_six_months_of_usage_for_workloads_and_products():
+    demo_seed()
+    months = {line["month"] for line in map(json.loads, DEMO_FEED.read_text().splitlines()) if line["type"] == "usage"}
+    contoso = Tenant.objects.get(tenant_id=uuid.UUID("259e6e7a-0fc2-5d40-a358-1991da9a1dee"))
+
+    assert sorted(months) == ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
+    for workload in ("Exchange Online", "Microsoft Teams", "D365_SALES", "D365_CS", "POWERBI_PRO"):
+        assert Usage.objects.filter(tenant=contoso, workload=workload).count() == 6, workload
