@@ -14,6 +14,7 @@ import uuid
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Domain, LegacyAssociation, Product, Subscription, Tenant, Usage, Workload
 
@@ -109,7 +110,7 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("workloads")
 
-    @admin.display(description=_("workloads"))
+    @admin.display(description=pgettext_lazy("model", "workloads"))
     def workload_names(self, product):
         return ", ".join(workload.name for workload in product.workloads.all())
 

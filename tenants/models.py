@@ -8,6 +8,7 @@ names are stored lower-case with a constraint that says so.
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SolutionArea(models.TextChoices):
@@ -21,7 +22,7 @@ class Workload(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("workload")
-        verbose_name_plural = _("workloads")
+        verbose_name_plural = pgettext_lazy("model", "workloads")
 
     def __str__(self):
         return self.name
@@ -32,12 +33,14 @@ class Product(models.Model):
     name = models.CharField(_("name"), max_length=200)
     solution_area = models.CharField(_("solution area"), max_length=32, choices=SolutionArea.choices)
     family = models.CharField(_("family"), max_length=100)
-    workloads = models.ManyToManyField(Workload, blank=True, related_name="products", verbose_name=_("workloads"))
+    workloads = models.ManyToManyField(
+        Workload, blank=True, related_name="products", verbose_name=pgettext_lazy("model", "workloads")
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("product")
-        verbose_name_plural = _("products")
+        verbose_name_plural = pgettext_lazy("model", "products")
         constraints = [
             models.CheckConstraint(condition=models.Q(solution_area__in=SolutionArea.values), name="product_area_valid")
         ]

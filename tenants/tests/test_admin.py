@@ -5,11 +5,12 @@ import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from cpor.demo import reviewers_group_ensure
 from cpor.models import Role
 from cpor.tests.factories import MpnIdFactory, PartnerFactory, UserFactory, partner_user
-from tenants.models import LegacyAssociation, Usage
+from tenants.models import LegacyAssociation, Subscription, Tenant, Usage
 from tenants.tests.factories import M365ProductFactory, SubscriptionFactory, TenantFactory, WorkloadFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +161,10 @@ def test_master_data_is_read_only_in_the_admin_even_for_a_superuser(client, dire
 
     contoso.refresh_from_db()
     assert contoso.name == "Contoso"
+
+
+def test_master_data_model_names_read_in_french():
+    with translation.override("fr"):
+        names = [str(model._meta.verbose_name_plural) for model in (Tenant, Subscription, LegacyAssociation)]
+
+    assert names == ["locataires", "abonnements", "associations antérieures"]
