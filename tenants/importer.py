@@ -24,10 +24,12 @@ data twice, and never holds more than one batch of records:
 
 Loading is an upsert by each record's key, in file order: a new key is created, a changed
 field is updated, an identical record leaves its row untouched, so loading the same feed
-twice changes nothing. A tenant's domain list replaces its domains. Domains move between
-tenants independently of line order: every tenant of the feed first gives up the domains
-it no longer lists, then takes the ones it lists; a domain that another tenant still holds
-after that is an error for the line that asks for it.
+twice changes nothing. A feed may be partial: nothing it does not mention is deleted. The
+lists a record carries are the whole truth, though: a tenant's domains and a product's
+workloads become exactly the ones listed. Domains move between tenants whatever the line
+order: a first pass over the tenants lets each give up the domains it no longer lists, a
+second gives each the ones it lists; a domain that another tenant still holds after that
+is an error for the line that asks for it.
 
 All or nothing: if any line is bad (not UTF-8, not JSON, no or unknown type, a missing,
 unknown or malformed field, an unknown reference), the transaction is rolled back and
@@ -233,8 +235,9 @@ class _BadLines:
 # --- Pass 1: read, check each line on its own, sort by type ------------------------------------
 
 
-def _lines(stream) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) for each line; text is None when the line is too long or not UTF-8."""
+def _lines(stream) -> Iterator[tuple[int, str, str]]:
+    """(line number, text, problem) for each line; the problem is "" unless the line is too
+    long or not UTF-8 (then the text is "")."""
     number = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -245,23 +248,23 @@ def _lines(stream) -> Iterator[tuple[int, str | None]]:
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(newline):
             while raw and not raw.endswith(newline):  # skip the rest of the line, a chunk at a time
                 raw = stream.readline(MAX_LINE_BYTES)
-            yield number, None
+            yield number, "", f"longer than {MAX_LINE_BYTES:,} bytes"
             continue
         if isinstance(raw, bytes):
             try:
                 raw = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, None
+            except UnicodeDecodeError as error:
+                yield number, "", f"not UTF-8 text (byte {error.start + 1})"
                 continue
         if number == 1:
             raw = raw.removeprefix("\ufeff")
-        yield number, raw
+        yield number, raw, ""
 
 
 def _check_and_sort(stream, spools, bad: _BadLines) -> None:
-    for number, text in _lines(stream):
-        if text is None:
-            bad.add(number, "", f"not UTF-8 text, or longer than {MAX_LINE_BYTES} bytes")
+    for number, text, problem in _lines(stream):
+        if problem:
+            bad.add(number, "", problem)
             continue
         if not text.strip():
             continue

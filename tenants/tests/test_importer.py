@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from cpor.models import MpnId, Partner
-from tenants.importer import MAX_LISTED, FeedRejected, directory_import
+from tenants.importer import MAX_LINE_BYTES, MAX_LISTED, FeedRejected, directory_import
 from tenants.models import Domain, LegacyAssociation, Product, Subscription, Tenant, Usage, Workload
 
 pytestmark = pytest.mark.django_db
@@ -410,8 +410,34 @@ def test_a_line_that_is_not_utf8_is_bad():
     with pytest.raises(FeedRejected) as caught:
         directory_import(stream=stream)
 
-    assert str(caught.value.bad_lines[0]).startswith("line 2: not UTF-8 text")
+    assert [str(line) for line in caught.value.bad_lines] == ["line 2: not UTF-8 text (byte 30)"]
     assert_nothing_kept()
+
+
+def test_an_overlong_line_is_bad_and_the_lines_after_it_are_still_read():
+    overlong = json.dumps({**PARTNER, "name": "x" * (MAX_LINE_BYTES + 10)})
+
+    problem = rejected(PARTNER, overlong, {**MPN, "programs": "all"})
+
+    assert [str(line) for line in problem.bad_lines] == [
+        f"line 2: longer than {MAX_LINE_BYTES:,} bytes",
+        "line 3: mpn: programs is not a list of non-empty strings",
+    ]
+
+
+def test_a_text_stream_loads_like_a_binary_one():
+    report = directory_import(stream=io.StringIO("\ufeff" + "\n".join(json.dumps(record) for record in GOOD)))
+
+    assert report.counts["legacy_association"].created == 1
+
+
+def test_a_feed_never_deletes_what_it_does_not_mention():
+    load(*GOOD)
+
+    report = load(PARTNER)
+
+    assert report.counts["partner"].unchanged == 1
+    assert Subscription.objects.count() == 1
 
 
 def test_every_bad_line_is_listed_in_line_order():
