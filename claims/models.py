@@ -280,3 +280,31 @@ class ProofOfExecution(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class CustomerEmail(models.Model):
+    """The outbox of customer notices: exactly one email per recipient per claim.
+
+    The row is written in the transaction that puts the claim under review; a task sends
+    what is unsent and marks it, so a retried or repeated task never sends twice.
+    """
+
+    class Role(models.TextChoices):
+        CUSTOMER = "customer", _("Customer contact")
+        TECHNICAL = "technical", _("Technical contact")
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="customer_emails")
+    recipient = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["claim", "recipient"], name="one_customer_email_per_recipient")]
+        indexes = [models.Index(fields=["sent_at"], name="customer_email_unsent")]
+
+    def __str__(self):
+        return f"{self.recipient} ({self.claim_id})"

@@ -1,17 +1,39 @@
-"""Celery tasks: thin, take IDs, call a service. (Filled in by the pipeline work.)"""
+"""Celery tasks: thin, take IDs, re-read everything, call a service.
+
+Each is idempotent (the services check the claim's status under a row lock), so a retry,
+a redelivery after a worker died (acks_late) or a duplicate message is harmless.
+"""
 
 import logging
+from smtplib import SMTPException
 
 from celery import shared_task
+
+from . import pipeline
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="claims.validate_claim", acks_late=True)
+@shared_task(name="claims.validate_claim")
 def validate_claim(claim_id: int) -> None:
-    from . import pipeline
-
     pipeline.claim_validate(claim_id=claim_id)
+
+
+@shared_task(
+    name="claims.send_customer_emails",
+    autoretry_for=(SMTPException, ConnectionError, OSError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_customer_emails(claim_id: int) -> None:
+    pipeline.customer_emails_send(claim_id=claim_id)
+
+
+@shared_task(name="claims.run_periodic_jobs")
+def run_periodic_jobs() -> dict:
+    return pipeline.periodic_jobs_run()
 
 
 def enqueue_validation(claim_id: int) -> None:

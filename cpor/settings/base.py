@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cpor.context_processors.partner",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -143,7 +144,7 @@ if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = VAR_DIR / "mail"
+    EMAIL_FILE_PATH = Path(os.environ.get("CPOR_EMAIL_FILE_PATH", VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CPOR <no-reply@cpor.example>")
 
 # --- Celery: REDIS_URL, or kombu's filesystem transport under var/ ----------------------
@@ -174,6 +175,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = False
 PERIODIC_JOBS_INTERVAL_SECONDS = int(os.environ.get("CPOR_PERIODIC_SECONDS", "60"))
+# One task runs every periodic job (validation left in Submitted, the approval timer,
+# subscription checks, email retries); `manage.py run_periodic_jobs` runs the same pass.
+CELERY_BEAT_SCHEDULE = {
+    "periodic-jobs": {"task": "claims.run_periodic_jobs", "schedule": float(PERIODIC_JOBS_INTERVAL_SECONDS)},
+}
 
 # --- Forms -----------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -1,0 +1,445 @@
+"""The background pipeline (PRODUCT.md sections 4 to 6): validation of submitted claims,
+the customer notice, the customer's opt-out, the approval timer and the subscription
+status checks.
+
+Every service re-reads the claim under a row lock and checks its status first, so running
+it twice, or racing another service on the same claim, ends with exactly one outcome.
+The database is the only source of truth: deadlines are stored on the claim and compared
+with the clock, never held by the broker.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from tenants.models import LIVE_SUBSCRIPTION_STATUSES, LegacyAssociation
+
+from . import deadlines, validation
+from .lifecycle import ClaimError, lock_claim, record_event, settle, transition
+from .models import Claim, ClaimItem, ClaimStatus, Comment, CustomerEmail, ItemOutcome, RejectionReason
+from .validation import Problem
+
+logger = logging.getLogger(__name__)
+
+OPT_OUT_SALT = "cpor.claims.opt-out"
+REVIEW_STATUSES = (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED)
+
+
+# --- Validation ------------------------------------------------------------------------
+
+
+def _claim_problems(claim: Claim, tenant) -> tuple[list[Problem], list[ClaimItem]]:
+    """What section 4 finds wrong with a submitted claim, and which items compete."""
+    problems: list[Problem] = []
+    contested: list[ClaimItem] = []
+    if tenant is None:
+        problems.append(Problem("domain_tenant_mismatch"))
+    problems += validation.mpn_problems(claim.mpn, claim.programs)
+    items = list(claim.items.select_related("product", "subscription__product", "workload"))
+    if not items:
+        problems.append(Problem("no_items"))
+    if tenant is None:
+        return problems, contested
+    for item in items:
+        own = validation.held_by_own_partner(
+            partner=claim.partner, item_key=item.item_key, program=item.program, exclude_claim_id=claim.pk
+        )
+        if item.subscription_id:
+            subscription = item.subscription
+            subject = str(subscription.subscription_id)
+            if subscription.tenant_id != tenant.pk:
+                problems.append(Problem("subscription_not_on_tenant", subject))
+            problems += validation.subscription_problems(subscription, item.product)
+            if own:
+                problems.append(Problem("already_claimed", subject))
+        else:
+            problems += validation.workload_problems(tenant, item.workload)
+            if own:
+                problems.append(Problem("workload_already_claimed", item.workload.name))
+        if validation.is_competing(
+            partner=claim.partner,
+            item_key=item.item_key,
+            program=item.program,
+            subscription=item.subscription,
+            exclude_claim_id=claim.pk,
+        ):
+            contested.append(item)
+    # A Usage and Pre-sales claim has two items per subscription: say each problem once.
+    return list(dict.fromkeys(problems)), contested
+
+
+def claim_validate(*, claim_id: int) -> str | None:
+    """Validate a submitted claim against the directory as it is now.
+
+    Fails: Validation failed, with the reasons. Passes: Under review, the customer is
+    notified and the opt-out window starts; items another partner holds or claims are
+    contested and go to arbitration (the partner is told in the comments). A claim that
+    is no longer Submitted is left alone, so the task may run any number of times.
+    """
+    with transaction.atomic():
+        claim = (
+            Claim.objects.select_for_update(of=("self",))
+            .select_related("mpn", "partner", "created_by")
+            .filter(pk=claim_id)
+            .first()
+        )
+        if claim is None or claim.status != ClaimStatus.SUBMITTED:
+            return None
+        tenant = validation.tenant_for(claim.domain, claim.tenant_guid)
+        problems, contested = _claim_problems(claim, tenant)
+        if problems:
+            claim.validation_errors = [problem.as_dict() for problem in problems]
+            transition(
+                claim,
+                ClaimStatus.VALIDATION_FAILED,
+                action="validation_failed",
+                reason="; ".join(problem.message for problem in problems),
+                data={"problems": claim.validation_errors},
+                fields=["validation_errors"],
+            )
+            return claim.status
+
+        now = timezone.now()
+        claim.tenant = tenant
+        claim.validation_errors = []
+        claim.notified_at = now
+        claim.opt_out_deadline = deadlines.opt_out_deadline(now, tenant=tenant)
+        claim.review_due_at = deadlines.opt_out_deadline(claim.submitted_at or now, tenant=tenant)
+        transition(
+            claim,
+            ClaimStatus.UNDER_REVIEW,
+            action="validated",
+            data={"opt_out_deadline": claim.opt_out_deadline.isoformat()},
+            fields=["tenant", "validation_errors", "notified_at", "opt_out_deadline", "review_due_at"],
+        )
+        if contested:
+            ClaimItem.objects.filter(pk__in=[item.pk for item in contested]).update(outcome=ItemOutcome.CONTESTED)
+            _tell_partner_of_competition(claim, contested)
+        _queue_customer_notices(claim)
+    return claim.status
+
+
+def _tell_partner_of_competition(claim: Claim, contested: list[ClaimItem]) -> None:
+    labels = sorted({item.label for item in contested})
+    language = getattr(claim.created_by, "language", None) or settings.LANGUAGE_CODE
+    with translation.override(language):
+        body = _(
+            "Another partner already holds or claims %(items)s. Your claim goes to arbitration: we review each "
+            "partner's proof of execution to decide, and may ask you for more information here. Your claim may "
+            "stay Under review for longer than five business days while this happens."
+        ) % {"items": ", ".join(labels)}
+    Comment.objects.create(claim=claim, author=None, body=body)
+    record_event(claim, action="competing_claim", data={"items": [item.pk for item in contested]})
+
+
+# --- The customer notice ---------------------------------------------------------------
+
+
+def _queue_customer_notices(claim: Claim) -> None:
+    """One outbox row per recipient, in the transaction that starts the window."""
+    recipients = [(claim.customer_contact_email, CustomerEmail.Role.CUSTOMER)]
+    if claim.needs_technical_contact and claim.technical_contact_email:
+        recipients.append((claim.technical_contact_email, CustomerEmail.Role.TECHNICAL))
+    seen = set()
+    for address, role in recipients:
+        address = address.strip().lower()
+        if not address or address in seen:
+            continue
+        seen.add(address)
+        CustomerEmail.objects.get_or_create(claim=claim, recipient=address, defaults={"role": role})
+    transaction.on_commit(lambda: _enqueue_customer_emails(claim.pk))
+
+
+def _enqueue_customer_emails(claim_id: int) -> None:
+    from . import tasks
+
+    try:
+        tasks.send_customer_emails.delay(claim_id)
+    except Exception:  # the broker being down must not lose the email: the periodic job retries
+        logger.exception(
+            "Could not enqueue the customer emails of claim %s; the periodic job will send them.", claim_id
+        )
+
+
+def opt_out_token(claim: Claim) -> str:
+    """Signed and unguessable; it names the claim and the claim's secret nonce."""
+    return signing.dumps({"claim": claim.pk, "nonce": claim.opt_out_nonce.hex}, salt=OPT_OUT_SALT, compress=True)
+
+
+def opt_out_url(claim: Claim) -> str:
+    return settings.SITE_URL + reverse("optout", args=[opt_out_token(claim)])
+
+
+def claim_for_opt_out_token(token: str) -> Claim | None:
+    """The claim a link names, or None when the link was tampered with or forged."""
+    try:
+        data = signing.loads(token, salt=OPT_OUT_SALT)
+        claim = (
+            Claim.objects.select_related("partner", "mpn", "tenant")
+            .prefetch_related("items__product", "items__workload", "items__subscription")
+            .get(pk=data["claim"])
+        )
+    except (signing.BadSignature, KeyError, TypeError, Claim.DoesNotExist):
+        return None
+    return claim if claim.opt_out_nonce.hex == data["nonce"] else None
+
+
+def customer_notice_context(claim: Claim) -> dict:
+    tenant = claim.tenant
+    local_deadline = timezone.localtime(claim.opt_out_deadline, timezone=_zone(tenant.time_zone))
+    return {
+        "claim": claim,
+        "tenant": tenant,
+        "partner": claim.partner,
+        "mpn": claim.mpn,
+        "items": sorted({item.label for item in claim.items.all()}),
+        "deadline": local_deadline,
+        "time_zone": tenant.time_zone,
+    }
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def customer_emails_send(*, claim_id: int) -> int:
+    """Send the claim's unsent customer notices; returns how many were sent.
+
+    Each row is locked while it is sent (SKIP LOCKED: another worker takes the others), so
+    two tasks never send the same row. An SMTP error is re-raised for the task to retry.
+    """
+    sent = 0
+    row_ids = list(CustomerEmail.objects.filter(claim_id=claim_id, sent_at__isnull=True).values_list("pk", flat=True))
+    for row_id in row_ids:
+        with transaction.atomic():
+            row = (
+                CustomerEmail.objects.select_for_update(skip_locked=True)
+                .filter(pk=row_id, sent_at__isnull=True)
+                .first()
+            )
+            if row is None:
+                continue
+            claim = (
+                Claim.objects.select_related("partner", "mpn", "tenant")
+                .prefetch_related("items__product", "items__workload", "items__subscription")
+                .get(pk=row.claim_id)
+            )
+            row.attempts += 1
+            failure = None
+            try:
+                _send_customer_notice(claim, row.recipient)
+            except Exception as error:  # recorded, then re-raised once the attempt is saved
+                failure = error
+                row.last_error = str(error)[:1000]
+            else:
+                row.sent_at = timezone.now()
+                record_event(claim, action="customer_notified", data={"role": row.role})
+                sent += 1
+            row.save(update_fields=["sent_at", "attempts", "last_error"])
+        if failure is not None:
+            raise failure
+    return sent
+
+
+def _send_customer_notice(claim: Claim, recipient: str) -> None:
+    with (
+        translation.override(claim.tenant.language or settings.LANGUAGE_CODE),
+        timezone.override(_zone(claim.tenant.time_zone)),
+    ):
+        context = {**customer_notice_context(claim), "opt_out_url": opt_out_url(claim)}
+        subject = _("%(partner)s claims to be your partner of record") % {"partner": claim.partner.name}
+        text = render_to_string("claims/optout/email_notice.txt", context)
+        html = render_to_string("claims/optout/email_notice.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[recipient])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def customer_emails_retry() -> int:
+    """Send every customer notice still unsent (the broker was down, SMTP failed)."""
+    sent = 0
+    claim_ids = set(CustomerEmail.objects.filter(sent_at__isnull=True).values_list("claim_id", flat=True))
+    for claim_id in claim_ids:
+        try:
+            sent += customer_emails_send(claim_id=claim_id)
+        except Exception:
+            logger.exception("Customer email of claim %s could not be sent; will retry.", claim_id)
+    return sent
+
+
+# --- Opt-out ---------------------------------------------------------------------------
+
+
+class OptOutNotApplicable(ClaimError):
+    pass
+
+
+def opt_out_refusal(claim: Claim, now: datetime.datetime | None = None) -> str | None:
+    """Why the customer can no longer opt out of this claim, or None if they can."""
+    now = now or timezone.now()
+    if claim.status == ClaimStatus.OPTED_OUT:
+        return _("You have already opted out of this association.")
+    if claim.status not in REVIEW_STATUSES or claim.opt_out_deadline is None:
+        return _("This association has already been decided.")
+    if now > claim.opt_out_deadline:
+        return _("The opt-out period for this association has ended.")
+    return None
+
+
+def claim_opt_out(*, claim_id: int, nonce: str, now: datetime.datetime | None = None) -> Claim:
+    """The customer refuses the claim before the deadline: Opted out, the partner is told.
+
+    Before the deadline the opt-out wins over the approval timer: both lock the claim, and
+    the timer only acts once the deadline has passed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        claim = lock_claim(claim_id)
+        if claim.opt_out_nonce.hex != nonce:
+            raise OptOutNotApplicable(_("This link is not valid."))
+        refusal = opt_out_refusal(claim, now)
+        if refusal:
+            raise OptOutNotApplicable(refusal)
+        claim.items.filter(outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED)).update(
+            outcome=ItemOutcome.REJECTED, decided_at=now
+        )
+        claim.decided_at = now
+        claim.rejection_reason = RejectionReason.CUSTOMER_DECLINED
+        transition(
+            claim,
+            ClaimStatus.OPTED_OUT,
+            action="opted_out",
+            reason=_("The customer opted out."),
+            data={"by": "customer"},
+            fields=["decided_at", "rejection_reason"],
+        )
+    return claim
+
+
+# --- The approval timer ----------------------------------------------------------------
+
+
+def claim_approve_if_due(*, claim_id: int, now: datetime.datetime | None = None) -> str | None:
+    """Section 5, step 6: once the window has closed without opt-out, every item that is
+    neither contested, rejected nor waiting on an information request becomes approved.
+
+    A claim waiting on an information request (Partner action required) approves nothing
+    until the partner answers. Contested items wait for arbitration.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        claim = lock_claim(claim_id)
+        if claim.status != ClaimStatus.UNDER_REVIEW or claim.opt_out_deadline is None:
+            return None
+        if now <= claim.opt_out_deadline:
+            return None
+        approved = []
+        for item in claim.items.filter(outcome=ItemOutcome.PENDING):
+            try:
+                with transaction.atomic():
+                    ClaimItem.objects.filter(pk=item.pk).update(outcome=ItemOutcome.APPROVED, decided_at=now)
+                approved.append(item.pk)
+            except IntegrityError:
+                # Another partner holds the item (a race the validation could not see):
+                # it is left pending for a reviewer rather than approved twice.
+                logger.warning("Item %s of claim %s already has a holder; left for review.", item.pk, claim.pk)
+        if approved:
+            record_event(claim, action="items_approved", data={"items": approved})
+        if claim.items.filter(outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED)).exists():
+            return claim.status
+        claim.decided_at = now
+        settle(claim, action="approved", reason=_("The opt-out period ended."), fields=["decided_at"])
+    return claim.status
+
+
+def claims_approve_due(*, now: datetime.datetime | None = None) -> int:
+    now = now or timezone.now()
+    due = Claim.objects.filter(status=ClaimStatus.UNDER_REVIEW, opt_out_deadline__lt=now).values_list("pk", flat=True)
+    return sum(1 for claim_id in list(due) if claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED)
+
+
+# --- Subscription status checks --------------------------------------------------------
+
+
+def _items_no_longer_live():
+    dead_subscription = Q(subscription__isnull=False) & ~Q(subscription__status__in=LIVE_SUBSCRIPTION_STATUSES)
+    return ClaimItem.objects.filter(dead_subscription, outcome=ItemOutcome.APPROVED)
+
+
+def _workload_items_no_longer_live():
+    items = ClaimItem.objects.filter(workload__isnull=False, outcome=ItemOutcome.APPROVED).select_related(
+        "claim__tenant", "workload"
+    )
+    return [item for item in items if validation.workload_problems(item.claim.tenant, item.workload)]
+
+
+def subscriptions_check(*, now: datetime.datetime | None = None) -> int:
+    """Section 5, step 8: an approved item whose subscription is no longer active or in
+    grace (or, for Microsoft 365, whose workload no live subscription carries) ends; the
+    claim ends with its last item. Legacy Dynamics 365 and Power BI associations end with
+    their subscription. Returns the number of items ended."""
+    now = now or timezone.now()
+    ended = 0
+    by_claim: dict[int, list[int]] = {}
+    for claim_id, item_id in _items_no_longer_live().values_list("claim_id", "pk"):
+        by_claim.setdefault(claim_id, []).append(item_id)
+    for item in _workload_items_no_longer_live():
+        by_claim.setdefault(item.claim_id, []).append(item.pk)
+    for claim_id, item_ids in by_claim.items():
+        with transaction.atomic():
+            claim = lock_claim(claim_id)
+            count = ClaimItem.objects.filter(pk__in=item_ids, outcome=ItemOutcome.APPROVED).update(
+                outcome=ItemOutcome.ENDED, decided_at=now
+            )
+            if not count:
+                continue
+            ended += count
+            record_event(
+                claim,
+                action="item_ended",
+                reason=_("The subscription is no longer active or in grace."),
+                data={"items": item_ids},
+            )
+            settle(claim, action="ended", reason=_("The subscription is no longer active or in grace."))
+    LegacyAssociation.objects.filter(subscription__isnull=False, ended_at__isnull=True).exclude(
+        subscription__status__in=LIVE_SUBSCRIPTION_STATUSES
+    ).update(ended_at=now)
+    return ended
+
+
+# --- One pass of every periodic job ----------------------------------------------------
+
+
+def claims_validate_submitted() -> int:
+    """Validate every claim left in Submitted (the broker was down, a worker died)."""
+    ids = list(Claim.objects.filter(status=ClaimStatus.SUBMITTED).order_by("pk").values_list("pk", flat=True))
+    for claim_id in ids:
+        claim_validate(claim_id=claim_id)
+    return len(ids)
+
+
+def periodic_jobs_run(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """One pass of every periodic job; each is idempotent, so overlapping passes are harmless."""
+    from notifications import services as notifications
+
+    return {
+        "validated": claims_validate_submitted(),
+        "approved": claims_approve_due(now=now),
+        "ended": subscriptions_check(now=now),
+        "customer_emails": customer_emails_retry(),
+        "partner_notifications": notifications.notify_pending_events(),
+        "partner_emails": notifications.emails_retry_unsent(),
+    }

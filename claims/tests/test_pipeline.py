@@ -1,0 +1,391 @@
+"""The background pipeline's rules (PRODUCT.md sections 4 to 6), against the real database."""
+
+import datetime
+import threading
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from claims import lifecycle, pipeline
+from claims.models import Activity, ClaimEvent, ClaimItem, ClaimStatus, Comment, CustomerEmail, ItemOutcome
+from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
+from cpor.models import Program
+from cpor.tests.factories import MpnIdFactory
+from tenants.models import Channel, SolutionArea, SubscriptionStatus
+from tenants.tests.factories import M365ProductFactory, SubscriptionFactory, TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+# A Tuesday in Paris; five business days later is Tuesday 1 December, 23:59:59 local.
+MONDAY_MORNING = datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.UTC)
+DEADLINE_UTC = datetime.datetime(2026, 12, 1, 22, 59, 59, tzinfo=datetime.UTC)
+
+
+def submit(claim):
+    with transaction.atomic():
+        locked = lifecycle.lock_claim(claim.pk)
+        locked.submitted_at = MONDAY_MORNING
+        lifecycle.transition(locked, ClaimStatus.SUBMITTED, action="submitted", fields=["submitted_at"])
+    claim.refresh_from_db()
+    return claim
+
+
+def submitted_claim(**claim_fields):
+    claim = ClaimFactory(**claim_fields)
+    SubscriptionItemFactory(claim=claim)
+    return submit(claim)
+
+
+def validated_claim(**claim_fields):
+    claim = submitted_claim(**claim_fields)
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        pipeline.claim_validate(claim_id=claim.pk)
+    claim.refresh_from_db()
+    return claim
+
+
+def codes(claim):
+    return [problem["code"] for problem in claim.validation_errors]
+
+
+class TestValidation:
+    def test_a_valid_claim_goes_under_review_with_its_deadline_stored(self):
+        claim = validated_claim()
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+        assert claim.notified_at == MONDAY_MORNING
+        assert claim.opt_out_deadline == DEADLINE_UTC
+        assert claim.review_due_at == DEADLINE_UTC
+        assert claim.validation_errors == []
+
+    def test_passing_validation_queues_one_notice_per_customer_recipient(self):
+        claim = validated_claim()
+        recipients = set(CustomerEmail.objects.filter(claim=claim).values_list("recipient", "role"))
+        assert recipients == {("ada@customer.example", "customer"), ("tom@customer.example", "technical")}
+
+    def test_microsoft_365_claims_notify_only_the_customer_contact(self):
+        product = M365ProductFactory()
+        subscription = SubscriptionFactory(product=product)
+        claim = ClaimFactory(
+            tenant=subscription.tenant, solution_area=SolutionArea.MICROSOFT_365, activity=Activity.USAGE
+        )
+        workload = product.workloads.get(name="Exchange Online")
+        ClaimItem.objects.create(
+            claim=claim,
+            program=Program.OSU_M365,
+            product=product,
+            workload=workload,
+            item_key=ClaimItem.key_for_workload(claim.tenant, workload),
+        )
+        submit(claim)
+        pipeline.claim_validate(claim_id=claim.pk)
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+        assert list(CustomerEmail.objects.filter(claim=claim).values_list("role", flat=True)) == ["customer"]
+
+    def test_a_domain_tenant_mismatch_fails_validation(self):
+        claim = ClaimFactory()
+        SubscriptionItemFactory(claim=claim)
+        claim.domain = "someone-else.example"
+        claim.save()
+        submit(claim)
+        pipeline.claim_validate(claim_id=claim.pk)
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.VALIDATION_FAILED
+        assert codes(claim) == ["domain_tenant_mismatch"]
+        assert not CustomerEmail.objects.filter(claim=claim).exists()
+
+    @pytest.mark.parametrize(
+        ("fields", "code"),
+        [
+            ({"channel": Channel.CSP}, "csp"),
+            ({"provisioned": False}, "not_provisioned"),
+            ({"status": SubscriptionStatus.DISABLED}, "subscription_not_active"),
+        ],
+    )
+    def test_subscription_errors_found_at_submission_fail_validation_with_their_reason(self, fields, code):
+        claim = submitted_claim()
+        item = claim.items.get()
+        type(item.subscription).objects.filter(pk=item.subscription_id).update(**fields)
+        pipeline.claim_validate(claim_id=claim.pk)
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.VALIDATION_FAILED
+        assert codes(claim) == [code]
+        event = claim.events.get(action="validation_failed")
+        assert event.data["problems"] == claim.validation_errors
+
+    def test_an_mpn_no_longer_enrolled_fails_validation(self):
+        claim = submitted_claim()
+        type(claim.mpn).objects.filter(pk=claim.mpn_id).update(osu_bizapps=False)
+        pipeline.claim_validate(claim_id=claim.pk)
+        claim.refresh_from_db()
+        assert codes(claim) == ["mpn_not_enrolled"]
+
+    def test_the_same_partner_claiming_twice_is_already_claimed(self):
+        first = validated_claim()
+        subscription = first.items.get().subscription
+        second = ClaimFactory(mpn=first.mpn, tenant=first.tenant)
+        SubscriptionItemFactory(claim=second, subscription=subscription)
+        submit(second)
+        pipeline.claim_validate(claim_id=second.pk)
+        second.refresh_from_db()
+        assert codes(second) == ["already_claimed"]
+
+    def test_another_partners_claim_on_the_item_makes_it_contested_and_tells_the_partner_in_comments(self):
+        first = validated_claim()
+        subscription = first.items.get().subscription
+        rival = ClaimFactory(mpn=MpnIdFactory(), tenant=first.tenant)
+        SubscriptionItemFactory(claim=rival, subscription=subscription)
+        submit(rival)
+        pipeline.claim_validate(claim_id=rival.pk)
+        rival.refresh_from_db()
+        assert rival.status == ClaimStatus.UNDER_REVIEW
+        assert rival.items.get().outcome == ItemOutcome.CONTESTED
+        assert rival.events.filter(action="competing_claim").exists()
+        comment = Comment.objects.get(claim=rival)
+        assert "arbitration" in comment.body
+        assert first.partner.name not in comment.body
+        assert first.items.get().outcome == ItemOutcome.PENDING
+
+    def test_validation_runs_once_however_often_it_is_called(self):
+        claim = validated_claim()
+        assert pipeline.claim_validate(claim_id=claim.pk) is None
+        assert claim.events.filter(action="validated").count() == 1
+        assert CustomerEmail.objects.filter(claim=claim).count() == 2
+
+    def test_a_draft_is_never_validated(self):
+        claim = ClaimFactory()
+        assert pipeline.claim_validate(claim_id=claim.pk) is None
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.DRAFT
+
+
+class TestCustomerNotice:
+    def test_exactly_one_email_per_recipient_even_when_sent_twice(self):
+        claim = validated_claim()
+        assert pipeline.customer_emails_send(claim_id=claim.pk) == 2
+        assert pipeline.customer_emails_send(claim_id=claim.pk) == 0
+        assert pipeline.customer_emails_retry() == 0
+        assert sorted(message.to[0] for message in mail.outbox) == ["ada@customer.example", "tom@customer.example"]
+
+    def test_the_notice_names_partner_mpn_items_deadline_and_link_in_the_tenants_language(self, settings):
+        settings.SITE_URL = "https://cpor.example"
+        claim = validated_claim()  # the factory's tenant is French, in Paris
+        pipeline.customer_emails_send(claim_id=claim.pk)
+        message = mail.outbox[0]
+        html = message.alternatives[0][0]
+        assert claim.partner.name in message.subject
+        assert claim.mpn.mpn_id in message.body
+        assert str(claim.items.get().subscription.subscription_id) in message.body
+        assert "1 décembre 2026 23:59" in message.body
+        assert "Europe/Paris" in message.body
+        assert "https://cpor.example/opt-out/" in message.body and "https://cpor.example/opt-out/" in html
+
+    def test_an_smtp_failure_keeps_the_notice_for_a_retry(self, settings):
+        claim = validated_claim()
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+        with pytest.raises(OSError):
+            pipeline.customer_emails_send(claim_id=claim.pk)
+        row = CustomerEmail.objects.filter(claim=claim).first()
+        assert row.sent_at is None and row.attempts == 1 and row.last_error
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        assert pipeline.customer_emails_retry() == 2
+
+
+class TestOptOut:
+    def test_opening_the_link_changes_nothing(self, client):
+        claim = validated_claim()
+        with time_machine.travel(MONDAY_MORNING, tick=False):
+            response = client.get(pipeline.opt_out_url(claim).split("8000", 1)[-1])
+        assert response.status_code == 200
+        assert claim.partner.name in response.content.decode()
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+
+    def test_the_confirm_button_opts_out_once(self, client):
+        claim = validated_claim()
+        path = pipeline.opt_out_url(claim).split("8000", 1)[-1]
+        with time_machine.travel(MONDAY_MORNING, tick=False):
+            assert client.post(path).status_code == 200
+            claim.refresh_from_db()
+            assert claim.status == ClaimStatus.OPTED_OUT
+            assert claim.items.get().outcome == ItemOutcome.REJECTED
+            event = claim.events.get(action="opted_out")
+            assert event.actor is None and event.data == {"by": "customer"}
+            again = client.post(path)
+        assert again.status_code == 410
+        assert "no longer applies" in again.content.decode().lower() or "plus" in again.content.decode()
+        assert claim.events.filter(action="opted_out").count() == 1
+
+    def test_a_tampered_link_says_it_is_not_valid_and_changes_nothing(self, client):
+        claim = validated_claim()
+        path = pipeline.opt_out_url(claim).split("8000", 1)[-1]
+        response = client.post(path[:-3] + "xyz/")
+        assert response.status_code == 404
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+
+    def test_a_link_with_a_revoked_nonce_no_longer_applies(self):
+        claim = validated_claim()
+        token = pipeline.opt_out_token(claim)
+        type(claim).objects.filter(pk=claim.pk).update(opt_out_nonce="00000000-0000-0000-0000-000000000000")
+        assert pipeline.claim_for_opt_out_token(token) is None
+
+    def test_after_the_deadline_the_link_no_longer_applies(self, client):
+        claim = validated_claim()
+        path = pipeline.opt_out_url(claim).split("8000", 1)[-1]
+        with time_machine.travel(DEADLINE_UTC + datetime.timedelta(seconds=1), tick=False):
+            response = client.post(path)
+        assert response.status_code == 410
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+
+
+class TestApprovalTimer:
+    def test_nothing_is_approved_before_the_deadline(self):
+        claim = validated_claim()
+        assert pipeline.claims_approve_due(now=DEADLINE_UTC) == 0
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+
+    def test_after_the_deadline_pending_items_and_the_claim_are_approved(self):
+        claim = validated_claim()
+        after = DEADLINE_UTC + datetime.timedelta(seconds=1)
+        assert pipeline.claims_approve_due(now=after) == 1
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.APPROVED
+        assert claim.decided_at == after
+        assert claim.items.get().outcome == ItemOutcome.APPROVED
+
+    def test_running_the_timer_twice_approves_nothing_twice(self):
+        claim = validated_claim()
+        after = DEADLINE_UTC + datetime.timedelta(days=1)
+        pipeline.claims_approve_due(now=after)
+        assert pipeline.claims_approve_due(now=after) == 0
+        assert claim.events.filter(action="approved").count() == 1
+
+    def test_the_timer_never_approves_a_contested_item(self):
+        first = validated_claim()
+        rival = ClaimFactory(mpn=MpnIdFactory(), tenant=first.tenant)
+        SubscriptionItemFactory(claim=rival, subscription=first.items.get().subscription)
+        submit(rival)
+        with time_machine.travel(MONDAY_MORNING, tick=False):
+            pipeline.claim_validate(claim_id=rival.pk)
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(days=1))
+        rival.refresh_from_db()
+        assert rival.status == ClaimStatus.UNDER_REVIEW
+        assert rival.items.get().outcome == ItemOutcome.CONTESTED
+
+    def test_the_timer_never_approves_a_claim_waiting_on_an_information_request(self):
+        claim = validated_claim()
+        with transaction.atomic():
+            lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.ACTION_REQUIRED, action="info")
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(days=1))
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.ACTION_REQUIRED
+        assert claim.items.get().outcome == ItemOutcome.PENDING
+
+    def test_the_timer_never_approves_a_rejected_item(self):
+        claim = validated_claim()
+        SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.REJECTED)
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(days=1))
+        outcomes = sorted(claim.items.values_list("outcome", flat=True))
+        assert outcomes == [ItemOutcome.APPROVED, ItemOutcome.REJECTED]
+
+    def test_the_periodic_command_moves_the_clock_with_now(self):
+        claim = validated_claim()
+        call_command("run_periodic_jobs", "--now", "2026-12-02T00:00:00Z")
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.APPROVED
+
+
+@pytest.mark.django_db(transaction=True)
+class TestOptOutRacesTheTimer:
+    """Both lock the claim; before the deadline the opt-out wins, after it the timer."""
+
+    def race(self, moment):
+        claim = validated_claim()
+        barrier = threading.Barrier(2)
+        results = {}
+
+        def opt_out():
+            barrier.wait()
+            try:
+                pipeline.claim_opt_out(claim_id=claim.pk, nonce=claim.opt_out_nonce.hex, now=moment)
+                results["opt_out"] = True
+            except pipeline.OptOutNotApplicable:
+                results["opt_out"] = False
+            finally:
+                connection.close()
+
+        def timer():
+            barrier.wait()
+            try:
+                results["timer"] = pipeline.claim_approve_if_due(claim_id=claim.pk, now=moment)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=opt_out), threading.Thread(target=timer)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        claim.refresh_from_db()
+        return claim, results
+
+    def test_at_the_deadline_the_opt_out_wins(self):
+        claim, results = self.race(DEADLINE_UTC)
+        assert claim.status == ClaimStatus.OPTED_OUT
+        assert results == {"opt_out": True, "timer": None}
+        assert not ClaimEvent.objects.filter(claim=claim, action="approved").exists()
+
+    def test_a_second_after_the_deadline_the_timer_wins(self):
+        claim, results = self.race(DEADLINE_UTC + datetime.timedelta(seconds=1))
+        assert claim.status == ClaimStatus.APPROVED
+        assert results["opt_out"] is False
+        assert not ClaimEvent.objects.filter(claim=claim, action="opted_out").exists()
+
+
+class TestSubscriptionChecks:
+    def approved_claim(self):
+        claim = validated_claim()
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
+        claim.refresh_from_db()
+        return claim
+
+    def test_a_subscription_that_stops_being_live_ends_its_items_and_the_claim(self):
+        claim = self.approved_claim()
+        item = claim.items.get()
+        type(item.subscription).objects.filter(pk=item.subscription_id).update(status=SubscriptionStatus.DELETED)
+        assert pipeline.subscriptions_check() == 1
+        assert pipeline.subscriptions_check() == 0
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.ENDED
+        assert claim.items.get().outcome == ItemOutcome.ENDED
+
+    def test_a_subscription_in_grace_keeps_its_items(self):
+        claim = self.approved_claim()
+        item = claim.items.get()
+        type(item.subscription).objects.filter(pk=item.subscription_id).update(status=SubscriptionStatus.IN_GRACE)
+        assert pipeline.subscriptions_check() == 0
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.APPROVED
+
+    def test_a_legacy_dynamics_association_ends_with_its_subscription(self):
+        from tenants.models import LegacyAssociation
+
+        subscription = SubscriptionFactory(tenant=TenantFactory())
+        mpn = MpnIdFactory()
+        legacy = LegacyAssociation.objects.create(
+            partner=mpn.partner, mpn=mpn, tenant=subscription.tenant, subscription=subscription, since="2019-05-01"
+        )
+        pipeline.subscriptions_check()
+        legacy.refresh_from_db()
+        assert legacy.ended_at is None
+        type(subscription).objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.DISABLED)
+        pipeline.subscriptions_check()
+        legacy.refresh_from_db()
+        assert legacy.ended_at is not None
