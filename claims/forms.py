@@ -74,6 +74,7 @@ class ClaimFilterForm(forms.Form):
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": _("Claim ID, name, domain or tenant ID"), "type": "search"}),
+        help_text=_("A number finds that claim ID; a GUID, that tenant ID; any other text, part of a name or domain."),
     )
     status = forms.ChoiceField(label=_("Status"), required=False)
     solution_area = forms.ChoiceField(label=_("Solution area"), required=False)
@@ -108,7 +109,9 @@ class ClaimFilterForm(forms.Form):
         )
 
     def filters(self) -> selectors.ClaimFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        # A bad value in one field (a stale link, a tampered URL) drops that filter, not the others.
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
         return selectors.ClaimFilters(
             q=data.get("q", ""),
             status=data.get("status", ""),

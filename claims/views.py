@@ -19,11 +19,12 @@ from django.views.decorators.http import require_POST
 
 from cpor import access
 from cpor.access import partner_required
+from tenants.models import SolutionArea
 
 from . import presentation, selectors, services
 from .forms import ClaimFilterForm, CommentForm, ProofUploadForm, mpn_label
 from .lifecycle import ClaimError
-from .models import ClaimStatus
+from .models import Activity, ClaimStatus, ItemOutcome
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
@@ -137,59 +138,75 @@ def claim_export(request):
     """The filtered list as CSV, streamed: the same selector as the page, so the same scope."""
     form = ClaimFilterForm(request.GET or None, user=request.user)
     claims = selectors.claim_list_visible_to(request.user, form.filters())
-    writer = csv.writer(_Echo())
-    header = [
-        _("Claim ID"),
-        _("Name"),
-        _("MPN ID"),
-        _("Customer"),
-        _("Domain name"),
-        _("Directory ID / Tenant ID"),
-        _("Solution area"),
-        _("Activity"),
-        _("Items"),
-        _("Status"),
-        _("Created"),
-        _("Submitted"),
-        _("Opt-out deadline"),
-    ]
-
-    def rows():
-        yield "\ufeff"  # lets spreadsheet programs read the file as UTF-8
-        yield writer.writerow(header)
-        for claim in claims.iterator(chunk_size=2000):
-            items = "; ".join(
-                "{} [{}]".format(
-                    group["label"],
-                    ", ".join(f"{line.program or '—'}: {line.get_outcome_display()}" for line in group["lines"]),
-                )
-                for group in selectors.claim_items_grouped(claim)
-            )
-            yield writer.writerow(
-                [
-                    _csv_cell(value)
-                    for value in (
-                        claim.pk,
-                        claim.name,
-                        claim.mpn.mpn_id,
-                        claim.tenant.name if claim.tenant else "",
-                        claim.domain,
-                        claim.tenant_guid,
-                        claim.get_solution_area_display(),
-                        claim.get_activity_display(),
-                        items,
-                        claim.get_status_display(),
-                        _moment(claim.created_at),
-                        _moment(claim.submitted_at),
-                        _moment(claim.opt_out_deadline),
-                    )
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    header, labels = _export_texts()
+    response = StreamingHttpResponse(_export_rows(claims, header, labels), content_type="text/csv; charset=utf-8")
     filename = f"customer-associations-{timezone.localdate():%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _export_texts() -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The header and the choice labels, translated once, in the view, while the request's
+    language is active (the rows are written later, as the response streams). A label map is
+    also much cheaper than get_FOO_display() on every row."""
+    labels = {
+        field: {value: str(label) for value, label in choices}
+        for field, choices in (
+            ("status", ClaimStatus.choices),
+            ("activity", Activity.choices),
+            ("solution_area", SolutionArea.choices),
+            ("outcome", ItemOutcome.choices),
+        )
+    }
+    header = [
+        str(label)
+        for label in (
+            _("Claim ID"),
+            _("Name"),
+            _("MPN ID"),
+            _("Customer"),
+            _("Domain name"),
+            _("Directory ID / Tenant ID"),
+            _("Solution area"),
+            _("Activity"),
+            _("Items"),
+            _("Status"),
+            _("Created"),
+            _("Submitted"),
+            _("Opt-out deadline"),
+        )
+    ]
+    return header, labels
+
+
+def _export_rows(claims, header, labels):
+    """CSV lines, a chunk of claims at a time."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # lets spreadsheet programs read the file as UTF-8
+    yield writer.writerow(header)
+    for claim, items in selectors.claim_export_rows(claims):
+        summary = "; ".join(
+            "{} [{}]".format(
+                label, ", ".join(f"{program or '—'}: {labels['outcome'][outcome]}" for program, outcome in lines)
+            )
+            for label, lines in items.items()
+        )
+        row = (
+            claim["pk"],
+            claim["name"],
+            claim["mpn__mpn_id"],
+            claim["tenant__name"] or "",
+            claim["domain"],
+            claim["tenant_guid"],
+            labels["solution_area"][claim["solution_area"]],
+            labels["activity"][claim["activity"]],
+            summary,
+            labels["status"][claim["status"]],
+            _moment(claim["created_at"]),
+            _moment(claim["submitted_at"]),
+            _moment(claim["opt_out_deadline"]),
+        )
+        yield writer.writerow([_csv_cell(value) for value in row])
 
 
 @partner_required()

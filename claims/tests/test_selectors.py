@@ -62,6 +62,14 @@ class TestList:
             found = selectors.claim_list_visible_to(incentives_admin, ClaimFilters(q=text))
             assert list(found) == [target], text
 
+    def test_a_number_is_a_claim_id_not_part_of_a_name(self, mpn, incentives_admin):
+        named = own_claim(mpn, name="Rollout 2024")
+        target = own_claim(mpn)
+        found = selectors.claim_list_visible_to(incentives_admin, ClaimFilters(q=str(target.pk)))
+        assert list(found) == [target]
+        assert list(selectors.claim_list_visible_to(incentives_admin, ClaimFilters(q="Rollout 2024"))) == [named]
+        assert not selectors.claim_list_visible_to(incentives_admin, ClaimFilters(q="9" * 30)).exists()
+
     def test_filters_by_status_solution_area_activity_and_mpn_id(self, mpn, incentives_admin):
         target = own_claim(mpn, status=ClaimStatus.UNDER_REVIEW, activity=Activity.PRESALES)
         own_claim(mpn, status=ClaimStatus.DRAFT, activity=Activity.PRESALES)

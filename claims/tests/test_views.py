@@ -213,10 +213,14 @@ def test_list_search_filters_and_sort_come_from_the_query_string(client, incenti
     assert [claim.name for claim, _, _ in response.context["rows"]] == ["Gamma"]
 
 
-def test_bad_filter_values_are_ignored_not_a_crash(client, incentives_admin, claim):
+def test_bad_filter_values_are_ignored_not_a_crash(client, incentives_admin, claim, mpn):
+    own(mpn, name="Other")
     client.force_login(incentives_admin)
-    response = client.get(reverse("claims:list"), {"status": "hacked", "page": "999", "sort": "password"})
+    response = client.get(
+        reverse("claims:list"), {"status": "hacked", "page": "999", "sort": "password", "q": "Contoso"}
+    )
     assert response.status_code == 200
+    assert [row[0] for row in response.context["rows"]] == [claim]
 
 
 def test_list_page_queries_do_not_grow_with_the_number_of_claims(client, incentives_admin, mpn):
