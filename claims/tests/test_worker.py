@@ -1,0 +1,163 @@
+"""End to end through a real Celery worker, the real broker and the real database.
+
+The worker is a separate process on the test database (the test commits its data:
+transaction=True), consuming from the test broker; emails go to files in a temporary
+folder, as they do under `make run`.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from claims import lifecycle, tasks
+from claims.models import ClaimStatus
+from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
+from cpor.celery import app
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("postgresql"):
+        return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return f"sqlite:///{db['NAME']}"
+
+
+def subprocess_env(tmp_path, broker_url=None) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="cpor.settings.base",
+        DATABASE_URL=database_url(),
+        CPOR_EMAIL_FILE_PATH=str(tmp_path / "mail"),
+        CPOR_VAR_DIR=str(tmp_path / "var"),
+        DJANGO_DEBUG="false",
+    )
+    broker = broker_url or settings.CELERY_BROKER_URL
+    if broker.startswith("redis"):
+        env["REDIS_URL"] = broker
+    else:
+        env.pop("REDIS_URL", None)
+    return env
+
+
+@pytest.fixture
+def worker(tmp_path):
+    if connection.vendor == "sqlite":
+        pytest.fail("The worker test needs a database a second process can share: run it on PostgreSQL.")
+    app.control.purge()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cpor",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=settings.BASE_DIR,
+        env=subprocess_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for(predicate, timeout=40, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"Timed out waiting for {what}")
+
+
+def submit(claim):
+    """What claim_submit does: freeze the claim, then hand it to the pipeline after commit."""
+    with transaction.atomic():
+        lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.SUBMITTED, action="submitted")
+        transaction.on_commit(lambda: tasks.enqueue_validation(claim.pk))
+
+
+def test_submit_validate_email_and_opt_out_through_a_real_worker(worker, tmp_path, client):
+    claim = ClaimFactory()
+    SubscriptionItemFactory(claim=claim)
+    submit(claim)
+
+    def status():
+        claim.refresh_from_db()
+        return claim.status if claim.status != ClaimStatus.SUBMITTED else None
+
+    assert wait_for(status, what="the worker to validate the claim") == ClaimStatus.UNDER_REVIEW
+    mail_dir = tmp_path / "mail"
+    files = wait_for(
+        lambda: len(list(mail_dir.glob("*.log"))) >= 1 and list(mail_dir.glob("*.log")),
+        what="the customer emails",
+    )
+    emails = "".join(path.read_text() for path in files)
+    assert emails.count("To: ") == 2  # the customer contact and the technical contact, once each
+    link = re.search(r"http://127\.0\.0\.1:8000(/opt-out/[^/\s]+/)", emails).group(1)
+
+    page = client.get(link)
+    assert page.status_code == 200
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.UNDER_REVIEW
+    assert client.post(link).status_code == 200
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.OPTED_OUT
+    assert client.post(link).status_code == 410
+
+
+def test_with_the_broker_down_submission_stands_and_the_periodic_job_validates_later(tmp_path):
+    claim = ClaimFactory()
+    SubscriptionItemFactory(claim=claim)
+    with transaction.atomic():
+        lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.SUBMITTED, action="submitted")
+
+    # The web process with an unreachable broker: enqueueing fails, the submission stands.
+    script = f"from claims import tasks; tasks.enqueue_validation({claim.pk}); print('submitted')"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=settings.BASE_DIR,
+        env=subprocess_env(tmp_path, broker_url="redis://127.0.0.1:1/0"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "submitted" in result.stdout
+    assert "periodic job will pick it up" in result.stderr
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED
+
+    # The broker is back: beat's next pass validates what was left in Submitted.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_periodic_jobs"],
+        cwd=settings.BASE_DIR,
+        env=subprocess_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "validated: 1" in result.stdout
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.UNDER_REVIEW
