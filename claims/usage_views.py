@@ -1,0 +1,213 @@
+"""Usage data of approved associations and legacy associations to re-associate, mounted at
+/incentives/usage/ (namespace "claims"). Every role of the partner may read them."""
+
+import csv
+import datetime
+from urllib.parse import urlencode
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row, Submit
+from django import forms
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cpor import access
+from cpor.access import VIEW_USAGE, partner_required
+
+from . import selectors, usage
+from .views import incentives_breadcrumbs
+
+CSV_HEADER = (
+    "CustomerTenantId",
+    "CustomerName",
+    "WorkloadName",
+    "MonthlyActiveUsers",
+    "PaidAvailableUnits",
+    "ClaimId",
+    "MpnId",
+    "DateAssociated",
+    "PartnerAttributionType",
+    "Date",
+)
+
+
+def _parse_month(value: str) -> datetime.date | None:
+    try:
+        return datetime.datetime.strptime(value.strip(), "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+class MonthField(forms.CharField):
+    """A month as YYYY-MM (what <input type="month"> sends), cleaned to its first day."""
+
+    widget = forms.DateInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+    default_error_messages = {"invalid": gettext_lazy("Enter a month as YYYY-MM, such as 2026-01.")}
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        month = _parse_month(value)
+        if month is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return month
+
+
+class UsageFilterForm(forms.Form):
+    tenant = forms.ModelChoiceField(
+        label=gettext_lazy("Customer"),
+        queryset=None,
+        required=False,
+        to_field_name="tenant_id",
+        empty_label=gettext_lazy("All customers"),
+    )
+    month_from = MonthField(label=gettext_lazy("From month"), required=False)
+    month_to = MonthField(label=gettext_lazy("To month"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = usage.usage_tenants_of(user)
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_id = "usage-filters"
+        self.helper.layout = Layout(
+            Row(
+                Column("tenant", css_class="col-md-4"),
+                Column("month_from", css_class="col-md-3"),
+                Column("month_to", css_class="col-md-3"),
+                Column(Submit("filter", _("Filter"), css_class="mt-md-4"), css_class="col-md-2"),
+            )
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("month_from"), cleaned.get("month_to")
+        if start and end and start > end:
+            self.add_error("month_to", _("The last month must not come before the first."))
+        return cleaned
+
+    def filters(self, claim=None) -> usage.UsageFilters:
+        """The filters to apply; none of the form's when it is invalid (its errors show)."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return usage.UsageFilters(
+            tenant=data.get("tenant"), month_from=data.get("month_from"), month_to=data.get("month_to"), claim=claim
+        )
+
+
+def _claim_filter(request):
+    """?claim=<id>: one of the partner's claims; anyone else's (or a missing one) is a 404."""
+    raw = request.GET.get("claim", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404
+    return selectors.claim_get_for_user(request.user, int(raw))
+
+
+def _filtered(request):
+    claim = _claim_filter(request)
+    form = UsageFilterForm(request.GET or None, user=request.user)
+    return form, claim, usage.usage_rows_visible_to(request.user, form.filters(claim))
+
+
+@partner_required(VIEW_USAGE)
+def usage_list(request):
+    """Usage data: each approved item's monthly usage, filtered by customer, months and claim."""
+    form, claim, rows = _filtered(request)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    params = {key: value for key, value in request.GET.items() if value and key not in ("page", "filter")}
+    return render(
+        request,
+        "claims/usage.html",
+        {
+            "nav": "incentives",
+            "breadcrumbs": incentives_breadcrumbs((_("Usage"), None)),
+            "form": form,
+            "claim": claim,
+            "page": page,
+            "rows": [{**row, "attribution": usage.attribution_type(row["attribution"])} for row in page.object_list],
+            "page_query": urlencode(params),
+            "csv_url": f"{reverse('claims:usage_csv')}?{urlencode(params)}",
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_text(value) -> str:
+    # A spreadsheet must not run a name as a formula.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_lines(rows):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for row in rows.iterator(chunk_size=2000):
+        associated = row["date_associated"]
+        yield writer.writerow(
+            (
+                row["customer_tenant_id"],
+                _csv_text(row["customer_name"]),
+                _csv_text(row["workload_name"]),
+                row["monthly_active_users"],
+                row["paid_available_units"],
+                row["claim_number"],
+                row["mpn_id"],
+                timezone.localtime(associated).date().isoformat() if associated else "",
+                usage.attribution_type(row["attribution"]),
+                row["month"].isoformat(),
+            )
+        )
+
+
+@partner_required(VIEW_USAGE)
+def usage_csv(request):
+    """The same rows as the page, every one of them, streamed as CSV."""
+    _form, _claim, rows = _filtered(request)
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="usage-{timezone.localdate():%Y%m%d}.csv"'
+    return response
+
+
+def reassociate_url(association) -> str:
+    """The claim wizard's first page, filled in with the legacy association's MPN ID, the
+    tenant's first verified domain and its Directory ID (the field names the page reads)."""
+    domain = next(iter(association.tenant.domains.all()), None)
+    query = {
+        "mpn": association.mpn_id,
+        "domain": domain.name if domain else "",
+        "tenant_id": association.tenant.tenant_id,
+    }
+    return f"{reverse('claims:new')}?{urlencode(query)}"
+
+
+@partner_required(VIEW_USAGE)
+def reassociate(request):
+    """Legacy associations: Microsoft 365 ones must be re-associated through a claim;
+    Dynamics 365 and Power BI ones stay valid until their subscription expires."""
+    can_file = access.can_file_claims(request.user)
+    to_reassociate = [
+        (association, reassociate_url(association) if can_file else "")
+        for association in usage.legacy_m365_to_reassociate(request.user)
+    ]
+    return render(
+        request,
+        "claims/reassociate.html",
+        {
+            "nav": "incentives",
+            "breadcrumbs": incentives_breadcrumbs((_("Legacy associations"), None)),
+            "to_reassociate": to_reassociate,
+            "still_valid": usage.legacy_subscriptions_valid(request.user),
+            "can_file": can_file,
+        },
+    )

@@ -1,0 +1,206 @@
+"""Telling partners about their claims (PRODUCT.md section 6).
+
+For every claim event the partner is told about (`texts.is_notified`), each active user of
+the claim's partner gets an on-site notification, and the claim's partner contact and its
+creator get one email each, in their language. Everything is keyed on the event, so that
+handling an event again (a task retried, the periodic catch-up) creates and sends nothing
+twice.
+"""
+
+import logging
+from datetime import timedelta
+from smtplib import SMTPException
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from claims.models import ClaimEvent
+from cpor.models import User
+
+from . import texts
+from .models import Notification, PartnerEmail
+
+logger = logging.getLogger(__name__)
+
+# Transient failures of the mail server: worth trying again later.
+TRANSIENT_EMAIL_ERRORS = (SMTPException, OSError)
+# How far back the periodic job looks for events and emails it must still handle, and how
+# often it tries an address before giving up (a refused address is also an SMTPException).
+CATCH_UP_WINDOW = timedelta(days=7)
+MAX_EMAIL_ATTEMPTS = 10
+
+
+def _notified_events():
+    """The events the partner is told about, as a query (the same rule as `texts.is_notified`)."""
+    status_change = Q(to_status__in=texts.NOTIFIED_STATUSES) & ~Q(from_status=F("to_status"))
+    return ClaimEvent.objects.filter(status_change | Q(action__in=texts.ITEM_ACTIONS)).exclude(data__internal=True)
+
+
+def _recipients(claim) -> dict[str, str]:
+    """{address: language} for the partner contact and the claim's creator, one entry per
+    address. Each reads in their own user's language; an address that is no user's reads in
+    the creator's language."""
+    creator = claim.created_by
+    fallback = creator.language if creator is not None else settings.LANGUAGE_CODE
+    addresses = [claim.partner_contact_email]
+    if creator is not None and creator.is_active:
+        addresses.append(creator.email)
+    recipients: dict[str, str] = {}
+    for address in addresses:
+        address = (address or "").strip().lower()
+        if address and address not in recipients:
+            user = User.objects.filter(email__iexact=address, is_active=True).only("language").first()
+            recipients[address] = user.language if user is not None else fallback
+    return recipients
+
+
+def event_notify(*, event_id: int) -> list[int]:
+    """Record the notifications and the emails owed for one claim event, and return the ids
+    of its emails still to send. Safe to run any number of times."""
+    with transaction.atomic():
+        event = ClaimEvent.objects.select_related("claim", "claim__created_by").filter(pk=event_id).first()
+        if event is None or not texts.is_notified(event):
+            return []
+        claim = event.claim
+        users = User.objects.filter(is_active=True, membership__partner_id=claim.partner_id)
+        Notification.objects.bulk_create(
+            [Notification(user=user, claim=claim, event=event) for user in users],
+            ignore_conflicts=True,
+        )
+        PartnerEmail.objects.bulk_create(
+            [
+                PartnerEmail(event=event, recipient=address, language=language)
+                for address, language in _recipients(claim).items()
+            ],
+            ignore_conflicts=True,
+        )
+    return list(PartnerEmail.objects.filter(event=event, sent_at__isnull=True).values_list("pk", flat=True))
+
+
+def claim_url(claim) -> str:
+    return f"{settings.SITE_URL}{reverse('claims:detail', args=[claim.pk])}"
+
+
+def render_partner_email(partner_email: PartnerEmail) -> EmailMultiAlternatives:
+    """The email about one event, text and HTML, in the recipient's language."""
+    event = partner_email.event
+    claim = event.claim
+    with translation.override(partner_email.language):
+        context = {
+            "claim": claim,
+            "event": event,
+            "text": texts.describe(event),
+            "claim_url": claim_url(claim),
+            "notifications_url": f"{settings.SITE_URL}{reverse('notifications:list')}",
+        }
+        subject = render_to_string("notifications/email/event_subject.txt", context)
+        body = render_to_string("notifications/email/event.txt", context)
+        html = render_to_string("notifications/email/event.html", context)
+    message = EmailMultiAlternatives(
+        " ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [partner_email.recipient]
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def partner_email_send(*, email_id: int) -> bool:
+    """Send one partner email unless it has been sent; True if it was sent now.
+
+    The row stays locked while the mail server answers, so that the task and the periodic
+    job never send it both; `skip_locked` lets the second one move on. A transient failure
+    is counted on the row, which stays unsent, and raised for the caller to retry.
+    """
+    failure = None
+    with transaction.atomic():
+        partner_email = (
+            PartnerEmail.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event__claim__partner", "event__claim__mpn")
+            .filter(pk=email_id, sent_at__isnull=True)
+            .first()
+        )
+        if partner_email is None:
+            return False
+        try:
+            render_partner_email(partner_email).send()
+        except TRANSIENT_EMAIL_ERRORS as error:
+            failure = error
+            partner_email.attempts = F("attempts") + 1
+            partner_email.last_error = f"{type(error).__name__}: {error}"[:1000]
+            partner_email.save(update_fields=["attempts", "last_error"])
+        else:
+            partner_email.sent_at = timezone.now()
+            partner_email.attempts = F("attempts") + 1
+            partner_email.last_error = ""
+            partner_email.save(update_fields=["sent_at", "attempts", "last_error"])
+    if failure is not None:
+        raise failure
+    return True
+
+
+def event_emails_send(*, event_id: int) -> int:
+    """Record what the event owes and send its unsent emails; raises the first transient
+    failure (after trying every address) so that the task retries."""
+    failure = None
+    sent = 0
+    for email_id in event_notify(event_id=event_id):
+        try:
+            sent += partner_email_send(email_id=email_id)
+        except TRANSIENT_EMAIL_ERRORS as error:
+            failure = failure or error
+    if failure is not None:
+        raise failure
+    return sent
+
+
+def emails_retry_unsent() -> int:
+    """The periodic job's pass over partner emails not sent yet (the mail server was down
+    for longer than the task's retries); returns how many went out."""
+    since = timezone.now() - CATCH_UP_WINDOW
+    pending = PartnerEmail.objects.filter(
+        sent_at__isnull=True, created_at__gte=since, attempts__lt=MAX_EMAIL_ATTEMPTS
+    ).values_list("pk", flat=True)
+    sent = 0
+    for email_id in list(pending):
+        try:
+            sent += partner_email_send(email_id=email_id)
+        except TRANSIENT_EMAIL_ERRORS:
+            logger.warning("Partner email %s could not be sent; it will be tried again.", email_id, exc_info=True)
+    return sent
+
+
+def notify_pending_events() -> int:
+    """The periodic job's catch-up for events whose task never ran (the broker was down):
+    recent notified events with neither a notification nor an email yet. Returns how many
+    events were handled; their emails go out with `emails_retry_unsent`."""
+    since = timezone.now() - CATCH_UP_WINDOW
+    pending = (
+        _notified_events()
+        .filter(created_at__gte=since)
+        .filter(
+            ~Exists(Notification.objects.filter(event=OuterRef("pk"))),
+            ~Exists(PartnerEmail.objects.filter(event=OuterRef("pk"))),
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
+    handled = 0
+    for event_id in list(pending):
+        event_notify(event_id=event_id)
+        handled += 1
+    return handled
+
+
+# --- The user's notifications -----------------------------------------------------------
+
+
+def notification_mark_read(*, user, notification_id: int) -> None:
+    Notification.objects.filter(pk=notification_id, user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())

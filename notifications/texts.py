@@ -1,0 +1,131 @@
+"""What a notification says about a claim event, in the active language.
+
+Computed when shown (the page, the email), never stored, so that each reader gets it in
+their own language. Only the event's action, statuses and the claim's own fields are used:
+event data is never shown as such, since it may name another partner's claim.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from claims.models import ClaimEvent, ClaimStatus, RejectionReason
+from claims.validation import Problem
+
+# Item events written by the reviewers' arbitration (claims.review) and by validation when
+# another partner holds or claims an item.
+COMPETING_ACTIONS = ("competing_claim", "item_contested")
+ITEM_ACTIONS = (*COMPETING_ACTIONS, "item_rejected", "item_ended", "arbitration_won")
+
+# The statuses the partner contact is told about (PRODUCT.md section 6).
+NOTIFIED_STATUSES = (
+    ClaimStatus.SUBMITTED,
+    ClaimStatus.VALIDATION_FAILED,
+    ClaimStatus.UNDER_REVIEW,
+    ClaimStatus.ACTION_REQUIRED,
+    ClaimStatus.APPROVED,
+    ClaimStatus.REJECTED,
+    ClaimStatus.OPTED_OUT,
+    ClaimStatus.ENDED,
+)
+
+STATUS_SENTENCES = {
+    ClaimStatus.SUBMITTED: gettext_lazy(
+        "The claim has been submitted and can no longer be edited. It is waiting for validation."
+    ),
+    ClaimStatus.VALIDATION_FAILED: gettext_lazy(
+        "The claim didn't pass validation, for the reasons below. The customer wasn't contacted."
+    ),
+    ClaimStatus.UNDER_REVIEW: gettext_lazy(
+        "The claim passed validation and the customer has been emailed. Reviewers are now verifying your proof of "
+        "execution."
+    ),
+    ClaimStatus.ACTION_REQUIRED: gettext_lazy(
+        "A reviewer needs more information from you. Read the request in the claim's comments, then answer there "
+        "or add proof of execution."
+    ),
+    ClaimStatus.APPROVED: gettext_lazy(
+        "Your association with this customer is approved for the approved items. You can now see the customer's "
+        "usage data."
+    ),
+    ClaimStatus.REJECTED: gettext_lazy("The claim was rejected."),
+    ClaimStatus.OPTED_OUT: gettext_lazy("The customer opted out of this association."),
+    ClaimStatus.ENDED: gettext_lazy(
+        "The association has ended: the subscriptions it claimed are no longer active or in grace."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EventText:
+    title: str
+    lines: tuple[str, ...]
+
+
+def is_notified(event: ClaimEvent) -> bool:
+    """Whether the partner is told about this event. Reviewers' internal notes never are."""
+    if (event.data or {}).get("internal"):
+        return False
+    if event.action in ITEM_ACTIONS:
+        return True
+    return event.to_status in NOTIFIED_STATUSES and event.to_status != event.from_status
+
+
+def _item_label(event: ClaimEvent) -> str:
+    # Only an item of this very claim is named; anything else in the data stays unsaid.
+    item_id = (event.data or {}).get("item")
+    if isinstance(item_id, int):
+        for item in event.claim.items.all():
+            if item.pk == item_id:
+                return f"{item.label} ({item.program})" if item.program else item.label
+    return _("an item of this claim")
+
+
+def describe(event: ClaimEvent) -> EventText:
+    """The title and sentences that tell the partner what happened."""
+    claim = event.claim
+    action = event.action
+    if action in COMPETING_ACTIONS:
+        return EventText(
+            _("Competing claim"),
+            (
+                _(
+                    "Another partner holds or claims %(item)s. It goes to arbitration: reviewers compare both "
+                    "partners' proof of execution, and the review may take longer than five business days."
+                )
+                % {"item": _item_label(event)},
+            ),
+        )
+    if action == "item_rejected":
+        lines = [_("%(item)s was not approved for your organisation.") % {"item": _item_label(event)}]
+        reason = (event.data or {}).get("rejection_reason")
+        if reason in RejectionReason.values:
+            lines.append(_("Reason: %(reason)s.") % {"reason": RejectionReason(reason).label})
+        return EventText(_("Item rejected"), tuple(lines))
+    if action == "item_ended":
+        return EventText(
+            _("Item ended"),
+            (_("Your association with %(item)s has ended.") % {"item": _item_label(event)},),
+        )
+    if action == "arbitration_won":
+        return EventText(
+            _("Chosen in arbitration"),
+            (
+                _(
+                    "The reviewers chose your organisation for %(item)s. It will be approved when the customer's "
+                    "opt-out window closes."
+                )
+                % {"item": _item_label(event)},
+            ),
+        )
+    status = event.to_status
+    title = str(ClaimStatus(status).label) if status in ClaimStatus.values else action
+    lines = [str(STATUS_SENTENCES[status])] if status in STATUS_SENTENCES else []
+    if status == ClaimStatus.VALIDATION_FAILED:
+        lines += [Problem.from_dict(problem).message for problem in claim.validation_errors or []]
+    if status == ClaimStatus.REJECTED and claim.rejection_reason:
+        lines = [_("The claim was rejected: %(reason)s.") % {"reason": claim.get_rejection_reason_display()}]
+    if status == ClaimStatus.UNDER_REVIEW and event.from_status == ClaimStatus.ACTION_REQUIRED:
+        lines = [_("Your answer was received: the claim is back under review.")]
+    return EventText(title, tuple(lines))
