@@ -1,6 +1,8 @@
 """The background pipeline's rules (PRODUCT.md sections 4 to 6), against the real database."""
 
 import datetime
+import io
+import json
 import threading
 
 import pytest
@@ -389,3 +391,30 @@ class TestSubscriptionChecks:
         pipeline.subscriptions_check()
         legacy.refresh_from_db()
         assert legacy.ended_at is not None
+
+
+def test_a_directory_import_that_ends_a_subscription_ends_the_items_it_held(tmp_path):
+    claim = validated_claim()
+    pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
+    subscription = claim.items.get().subscription
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        json.dumps(
+            {
+                "type": "subscription",
+                "subscription_id": str(subscription.subscription_id).upper(),
+                "tenant_id": str(subscription.tenant.tenant_id),
+                "product": subscription.product.code,
+                "channel": subscription.channel,
+                "status": "disabled",
+                "provisioned": True,
+                "start_date": subscription.start_date.isoformat(),
+                "end_date": subscription.end_date.isoformat(),
+            }
+        )
+        + "\n"
+    )
+    call_command("import_directory", str(feed), stdout=io.StringIO())
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.ENDED
+    assert claim.events.filter(action="item_ended").exists()

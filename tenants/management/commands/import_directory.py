@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from claims.pipeline import subscriptions_check
 from tenants.importer import FeedRejected, directory_import
 
 
@@ -35,3 +36,7 @@ class Command(BaseCommand):
         for line in report.lines():
             self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS(f"{feed}: loaded."))
+        # A subscription whose status changed in the feed ends the approved items it held.
+        ended = subscriptions_check()
+        if ended:
+            self.stdout.write(f"{ended} approved item(s) ended: their subscription is no longer active or in grace.")
