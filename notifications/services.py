@@ -38,7 +38,10 @@ MAX_EMAIL_ATTEMPTS = 10
 def _notified_events():
     """The events the partner is told about, as a query (the same rule as `texts.is_notified`)."""
     status_change = Q(to_status__in=texts.NOTIFIED_STATUSES) & ~Q(from_status=F("to_status"))
-    return ClaimEvent.objects.filter(status_change | Q(action__in=texts.ITEM_ACTIONS)).exclude(data__internal=True)
+    # Written as "no such key, or false" rather than exclude(internal=True): in SQL a missing
+    # key compares as NULL, and NOT NULL would drop every ordinary event.
+    not_internal = Q(data__internal__isnull=True) | Q(data__internal=False)
+    return ClaimEvent.objects.filter(status_change | Q(action__in=texts.ITEM_ACTIONS)).filter(not_internal)
 
 
 def _recipients(claim) -> dict[str, str]:
