@@ -44,7 +44,9 @@ def team(partner):
 
 @pytest.fixture
 def claim(partner, team):
-    claim = ClaimFactory(mpn__partner=partner, created_by=team["creator"], partner_contact_email="contact@partner.example")
+    claim = ClaimFactory(
+        mpn__partner=partner, created_by=team["creator"], partner_contact_email="contact@partner.example"
+    )
     SubscriptionItemFactory(claim=claim)
     return claim
 
