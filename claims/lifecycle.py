@@ -33,7 +33,11 @@ def lock_claim(claim_id) -> Claim:
 
 
 def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_status="", reason="", data=None):
-    return ClaimEvent.objects.create(
+    """Append to the claim's history; the event is also the source of partner
+    notifications, which are queued once the transaction commits."""
+    from notifications.tasks import enqueue_event_notification
+
+    event = ClaimEvent.objects.create(
         claim=claim,
         actor=actor,
         action=action,
@@ -42,6 +46,8 @@ def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_st
         reason=str(reason or ""),
         data=data or {},
     )
+    enqueue_event_notification(event.pk)
+    return event
 
 
 def transition(claim: Claim, to_status: str, *, action: str, actor=None, reason="", data=None, fields=()):
