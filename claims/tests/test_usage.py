@@ -1,0 +1,363 @@
+"""Usage data of approved associations (issue 4 item 6) and legacy associations to
+re-associate (PRODUCT.md section 5 step 8): the partner's own approved items only."""
+
+import csv
+import datetime
+import io
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from claims.models import Activity, ItemOutcome
+from claims.tests.factories import ClaimFactory, SubscriptionItemFactory, WorkloadItemFactory
+from claims.tests.test_review import make_reviewer, put_approved, put_under_review
+from claims.usage_views import CSV_HEADER
+from cpor.models import Program, Role
+from cpor.tests.factories import MpnIdFactory, partner_user
+from tenants.models import LegacyAssociation, Usage
+from tenants.tests.factories import ProductFactory, SubscriptionFactory, TenantFactory, WorkloadFactory
+
+pytestmark = pytest.mark.django_db
+
+USAGE = reverse("claims:usage")
+USAGE_CSV = reverse("claims:usage_csv")
+REASSOCIATE = reverse("claims:reassociate")
+JAN, FEB, MAR = datetime.date(2026, 1, 1), datetime.date(2026, 2, 1), datetime.date(2026, 3, 1)
+DECIDED = datetime.datetime(2026, 1, 15, 10, 0, tzinfo=datetime.UTC)
+
+
+def usage(tenant, workload, month, users=10, units=20):
+    return Usage.objects.create(
+        tenant=tenant, workload=workload, month=month, monthly_active_users=users, paid_available_units=units
+    )
+
+
+@pytest.fixture
+def world(partner, other_partner):
+    """Fabrikam holds Exchange Online at Contoso (approved), claims Teams there (still under
+    review), held SharePoint (ended) and holds a Dynamics 365 Sales subscription at Litware
+    (approved, OSU-BizApps). Northwind holds Exchange Online at Adatum. Usage exists for all."""
+    contoso = TenantFactory(name="Contoso", domains=["contoso.onmicrosoft.com"])
+    litware = TenantFactory(name="Litware", domains=["litware.com"])
+    adatum = TenantFactory(name="Adatum", domains=["adatum.com"])
+    mpn = MpnIdFactory(partner=partner, mpn_id="1234567")
+
+    m365 = ClaimFactory(mpn=mpn, tenant=contoso, solution_area="Microsoft 365", activity=Activity.USAGE)
+    exchange = WorkloadItemFactory(
+        claim=m365, workload=WorkloadFactory(name="Exchange Online"), outcome=ItemOutcome.APPROVED, decided_at=DECIDED
+    )
+    WorkloadItemFactory(
+        claim=m365, workload=WorkloadFactory(name="SharePoint Online"), outcome=ItemOutcome.ENDED, decided_at=DECIDED
+    )
+    put_approved(m365)
+    pending = ClaimFactory(mpn=mpn, tenant=contoso, solution_area="Microsoft 365", activity=Activity.USAGE)
+    WorkloadItemFactory(claim=pending, workload=WorkloadFactory(name="Microsoft Teams"))
+    put_under_review(pending)
+
+    sales = ProductFactory(code="D365_SALES", name="Dynamics 365 Sales")
+    bizapps = ClaimFactory(mpn=mpn, tenant=litware)
+    sales_item = SubscriptionItemFactory(
+        claim=bizapps,
+        subscription=SubscriptionFactory(tenant=litware, product=sales),
+        outcome=ItemOutcome.APPROVED,
+        decided_at=DECIDED,
+    )
+    put_approved(bizapps)
+
+    theirs = ClaimFactory(mpn__partner=other_partner, tenant=adatum, solution_area="Microsoft 365")
+    WorkloadItemFactory(
+        claim=theirs, workload=WorkloadFactory(name="Exchange Online"), outcome=ItemOutcome.APPROVED, decided_at=DECIDED
+    )
+    put_approved(theirs)
+
+    for month in (JAN, FEB, MAR):
+        usage(contoso, "Exchange Online", month, users=100 + month.month, units=200)
+        usage(contoso, "SharePoint Online", month)
+        usage(contoso, "Microsoft Teams", month)
+        usage(litware, "D365_SALES", month, users=5, units=7)
+        usage(adatum, "Exchange Online", month, users=999)
+    return {
+        "m365": m365,
+        "exchange": exchange,
+        "pending": pending,
+        "bizapps": bizapps,
+        "sales_item": sales_item,
+        "theirs": theirs,
+        "contoso": contoso,
+        "litware": litware,
+        "mpn": mpn,
+    }
+
+
+def csv_rows(response):
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_has_exactly_the_documented_columns(login, incentives_admin, world):
+    rows = csv_rows(login(incentives_admin).get(USAGE_CSV))
+
+    assert rows[0] == [
+        "CustomerTenantId",
+        "CustomerName",
+        "WorkloadName",
+        "MonthlyActiveUsers",
+        "PaidAvailableUnits",
+        "ClaimId",
+        "MpnId",
+        "DateAssociated",
+        "PartnerAttributionType",
+        "Date",
+    ]
+    assert tuple(rows[0]) == CSV_HEADER
+
+
+def test_csv_shows_only_the_usage_of_the_partners_approved_items(login, incentives_admin, world):
+    response = login(incentives_admin).get(USAGE_CSV)
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = csv_rows(response)[1:]
+    assert sorted((row[1], row[2], row[9]) for row in rows) == sorted(
+        [("Contoso", "Exchange Online", month.isoformat()) for month in (JAN, FEB, MAR)]
+        + [("Litware", "Dynamics 365 Sales", month.isoformat()) for month in (JAN, FEB, MAR)]
+    )
+    # Never Teams (under review), SharePoint (ended) nor the other partner's Adatum usage.
+    text = "\n".join(",".join(row) for row in rows)
+    assert "Microsoft Teams" not in text and "SharePoint" not in text and "Adatum" not in text and "999" not in text
+
+
+def test_csv_row_values(login, incentives_admin, world):
+    rows = csv_rows(login(incentives_admin).get(USAGE_CSV))[1:]
+
+    exchange_feb = next(row for row in rows if row[2] == "Exchange Online" and row[9] == "2026-02-01")
+    assert exchange_feb == [
+        str(world["contoso"].tenant_id),
+        "Contoso",
+        "Exchange Online",
+        "102",
+        "200",
+        str(world["m365"].pk),
+        "1234567",
+        timezone.localtime(DECIDED).date().isoformat(),
+        "OSU-M365",
+        "2026-02-01",
+    ]
+    sales = next(row for row in rows if row[1] == "Litware")
+    assert sales[3:7] == ["5", "7", str(world["bizapps"].pk), "1234567"]
+    assert sales[8] == "OSU-BizApps"
+
+
+def test_revenue_association_items_are_attributed_as_revenue_association(login, incentives_admin, partner):
+    tenant = TenantFactory(name="Fourth Coffee")
+    claim = ClaimFactory(mpn__partner=partner, tenant=tenant, activity=Activity.REVENUE)
+    item = SubscriptionItemFactory(claim=claim, program="", outcome=ItemOutcome.APPROVED, decided_at=DECIDED)
+    put_approved(claim)
+    usage(tenant, item.product.code, JAN)
+
+    rows = csv_rows(login(incentives_admin).get(USAGE_CSV))[1:]
+
+    assert [row[8] for row in rows] == ["Revenue association"]
+
+
+def test_usage_and_presales_on_one_subscription_give_one_row_per_programme(login, incentives_admin, partner):
+    tenant = TenantFactory()
+    claim = ClaimFactory(mpn__partner=partner, tenant=tenant, activity=Activity.USAGE_PRESALES)
+    subscription = SubscriptionFactory(tenant=tenant)
+    for program in (Program.OSU_BIZAPPS, Program.OSA_SELL):
+        SubscriptionItemFactory(
+            claim=claim, subscription=subscription, program=program, outcome=ItemOutcome.APPROVED, decided_at=DECIDED
+        )
+    put_approved(claim)
+    usage(tenant, subscription.product.code, JAN)
+    usage(tenant, subscription.product.code, FEB)
+
+    rows = csv_rows(login(incentives_admin).get(USAGE_CSV))[1:]
+
+    assert sorted((row[8], row[9]) for row in rows) == [
+        ("OSA-Sell", "2026-01-01"),
+        ("OSA-Sell", "2026-02-01"),
+        ("OSU-BizApps", "2026-01-01"),
+        ("OSU-BizApps", "2026-02-01"),
+    ]
+
+
+def test_page_shows_the_same_rows_in_one_query_for_the_rows(
+    login, incentives_admin, world, django_assert_max_num_queries
+):
+    client = login(incentives_admin)
+    with django_assert_max_num_queries(12):
+        response = client.get(USAGE)
+
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert len(rows) == 6
+    assert {row["attribution"] for row in rows} == {"OSU-M365", "OSU-BizApps"}
+    page = response.content.decode()
+    assert "Exchange Online" in page and "Dynamics 365 Sales" in page and "Microsoft Teams" not in page
+
+
+def test_filters_by_customer_and_month_range(login, incentives_admin, world):
+    client = login(incentives_admin)
+
+    by_tenant = client.get(USAGE_CSV, {"tenant": str(world["litware"].tenant_id)})
+    by_months = client.get(USAGE_CSV, {"month_from": "2026-02", "month_to": "2026-02"})
+
+    assert {row[1] for row in csv_rows(by_tenant)[1:]} == {"Litware"}
+    assert sorted((row[1], row[9]) for row in csv_rows(by_months)[1:]) == [
+        ("Contoso", "2026-02-01"),
+        ("Litware", "2026-02-01"),
+    ]
+
+
+def test_a_backwards_month_range_is_explained_and_filters_nothing(login, incentives_admin, world):
+    response = login(incentives_admin).get(USAGE, {"month_from": "2026-03", "month_to": "2026-01"})
+
+    assert response.status_code == 200
+    assert "The last month must not come before the first." in response.content.decode()
+    assert len(response.context["rows"]) == 6
+
+
+def test_an_unknown_month_is_explained(login, incentives_admin, world):
+    response = login(incentives_admin).get(USAGE, {"month_from": "January"})
+
+    assert "Enter a month as YYYY-MM" in response.content.decode()
+
+
+def test_another_partners_customer_is_not_a_choice(login, incentives_admin, world):
+    response = login(incentives_admin).get(USAGE, {"tenant": str(world["theirs"].tenant.tenant_id)})
+
+    assert response.context["form"].errors["tenant"]
+    assert all(row["customer_name"] != "Adatum" for row in response.context["rows"])
+
+
+def test_claim_filter_shows_that_claims_usage_only(login, incentives_admin, world):
+    rows = csv_rows(login(incentives_admin).get(USAGE_CSV, {"claim": world["bizapps"].pk}))[1:]
+
+    assert {row[5] for row in rows} == {str(world["bizapps"].pk)}
+    assert len(rows) == 3
+
+
+@pytest.mark.parametrize("url", [USAGE, USAGE_CSV])
+def test_another_partners_claim_in_the_filter_is_not_found(login, incentives_admin, world, url):
+    client = login(incentives_admin)
+
+    assert client.get(url, {"claim": world["theirs"].pk}).status_code == 404
+    assert client.get(url, {"claim": "999999"}).status_code == 404
+    assert client.get(url, {"claim": "abc"}).status_code == 404
+
+
+def test_a_claim_not_approved_shows_no_usage(login, incentives_admin, world):
+    response = login(incentives_admin).get(USAGE, {"claim": world["pending"].pk})
+
+    assert response.status_code == 200
+    assert response.context["rows"] == []
+
+
+@pytest.mark.parametrize("url", [USAGE, USAGE_CSV, REASSOCIATE])
+def test_anonymous_is_sent_to_sign_in(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("url", [USAGE, USAGE_CSV, REASSOCIATE])
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_of_the_partner_sees_its_usage(login, partner, world, role, url):
+    response = login(partner_user(partner, role)).get(url)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("url", [USAGE, USAGE_CSV, REASSOCIATE])
+def test_a_reviewer_without_a_partner_is_forbidden(login, url):
+    assert login(make_reviewer()).get(url).status_code == 403
+
+
+def test_the_other_partner_sees_only_its_own_usage(login, other_partner, world):
+    rows = csv_rows(login(partner_user(other_partner, Role.BILLING_ADMIN)).get(USAGE_CSV))[1:]
+
+    assert {(row[1], row[3]) for row in rows} == {("Adatum", "999")}
+
+
+# --- Legacy associations -------------------------------------------------------------------
+
+
+@pytest.fixture
+def legacy(partner, other_partner, world):
+    contoso, mpn = world["contoso"], world["mpn"]
+    since = datetime.date(2019, 5, 1)
+    teams = LegacyAssociation.objects.create(
+        partner=partner, mpn=mpn, tenant=contoso, workload=WorkloadFactory(name="Microsoft Teams"), since=since
+    )
+    LegacyAssociation.objects.create(
+        partner=partner,
+        mpn=mpn,
+        tenant=contoso,
+        workload=WorkloadFactory(name="SharePoint Online"),
+        since=since,
+        ended_at=timezone.now(),
+    )
+    power_bi = SubscriptionFactory(
+        tenant=world["litware"],
+        product=ProductFactory(code="POWER_BI_PRO", name="Power BI Pro", family="Power BI"),
+        end_date=datetime.date(2027, 6, 30),
+    )
+    bi = LegacyAssociation.objects.create(
+        partner=partner, mpn=mpn, tenant=world["litware"], subscription=power_bi, since=since
+    )
+    LegacyAssociation.objects.create(
+        partner=other_partner,
+        mpn=MpnIdFactory(partner=other_partner, mpn_id="7777777"),
+        tenant=contoso,
+        workload=WorkloadFactory(name="Exchange Online"),
+        since=since,
+    )
+    return {"teams": teams, "bi": bi}
+
+
+def test_reassociate_lists_the_partners_standing_m365_associations_with_a_wizard_link(
+    login, incentives_admin, world, legacy
+):
+    response = login(incentives_admin).get(REASSOCIATE)
+
+    assert [association for association, _url in response.context["to_reassociate"]] == [legacy["teams"]]
+    _association, url = response.context["to_reassociate"][0]
+    parts = urlsplit(url)
+    assert parts.path == reverse("claims:new")
+    assert parse_qs(parts.query) == {
+        "mpn": [str(world["mpn"].pk)],
+        "domain": ["contoso.onmicrosoft.com"],
+        "tenant_id": [str(world["contoso"].tenant_id)],
+    }
+    page = response.content.decode()
+    assert "Re-associate" in page and "7777777" not in page
+
+
+def test_the_reassociate_link_fills_in_the_wizards_first_page(login, incentives_admin, world, legacy):
+    client = login(incentives_admin)
+    _association, url = client.get(REASSOCIATE).context["to_reassociate"][0]
+
+    form = client.get(url).context["form"]
+
+    assert str(form["domain"].value()) == "contoso.onmicrosoft.com"
+    assert str(form["tenant_id"].value()) == str(world["contoso"].tenant_id)
+    assert str(form["mpn"].value()) == str(world["mpn"].pk)
+
+
+def test_readers_see_the_legacy_list_without_the_reassociate_button(login, partner, legacy):
+    response = login(partner_user(partner, Role.INCENTIVES_USER)).get(REASSOCIATE)
+
+    assert response.context["to_reassociate"][0][1] == ""
+    assert "Re-associate" not in response.content.decode()
+
+
+def test_dynamics_and_power_bi_associations_are_valid_until_the_subscription_ends(login, incentives_admin, legacy):
+    response = login(incentives_admin).get(REASSOCIATE)
+
+    assert list(response.context["still_valid"]) == [legacy["bi"]]
+    page = response.content.decode()
+    assert "valid until the subscription expires" in page
+    assert "Power BI Pro" in page
