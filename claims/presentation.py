@@ -7,12 +7,13 @@ the History. Kept here, beside the models, so that pages and emails say the same
 
 from dataclasses import dataclass
 
+from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import ClaimStatus, ItemOutcome
+from .models import ClaimStatus, ItemOutcome, RejectionReason
 from .validation import Problem
 
 STATUS_MEANINGS = {
@@ -98,6 +99,7 @@ STATUS_BADGES = {
 # The actions recorded on claims, by every part of the application. An action not listed
 # here is shown by its code, so a new one is never hidden from the History.
 EVENT_LABELS = {
+    # The partner's own actions (claims.services).
     "draft_created": gettext_lazy("Claim created"),
     "draft_updated": gettext_lazy("Claim details changed"),
     "items_changed": gettext_lazy("Products or workloads changed"),
@@ -107,21 +109,24 @@ EVENT_LABELS = {
     "comment_added": gettext_lazy("Comment added"),
     "submitted": gettext_lazy("Claim submitted"),
     "partner_responded": gettext_lazy("Partner answered the request for information"),
+    # The background pipeline (claims.pipeline).
     "validated": gettext_lazy("Validation passed"),
-    "validation_passed": gettext_lazy("Validation passed"),
     "validation_failed": gettext_lazy("Validation failed"),
+    "competing_claim": gettext_lazy("Competing claim: items go to arbitration"),
     "customer_notified": gettext_lazy("Customer emailed"),
-    "information_requested": gettext_lazy("Reviewer asked for more information"),
-    "info_requested": gettext_lazy("Reviewer asked for more information"),
-    "item_contested": gettext_lazy("Competing claim: item goes to arbitration"),
-    "approved": gettext_lazy("Claim approved"),
-    "rejected": gettext_lazy("Claim rejected"),
     "opted_out": gettext_lazy("Customer opted out"),
-    "ended": gettext_lazy("Association ended"),
-    "item_approved": gettext_lazy("Item approved"),
-    "item_rejected": gettext_lazy("Item rejected"),
+    "items_approved": gettext_lazy("Items approved"),
+    "approved": gettext_lazy("Claim approved"),
     "item_ended": gettext_lazy("Item ended"),
-    "review_comment": gettext_lazy("Reviewer commented"),
+    "ended": gettext_lazy("Association ended"),
+    # Reviewers (claims.review).
+    "reviewer_comment": gettext_lazy("Reviewer commented"),
+    "information_requested": gettext_lazy("Reviewer asked for more information"),
+    "item_approved": gettext_lazy("Item approved"),
+    "arbitration_won": gettext_lazy("Arbitration: your organisation was chosen"),
+    "item_rejected": gettext_lazy("Item rejected"),
+    "items_rejected": gettext_lazy("Items rejected"),
+    "rejected": gettext_lazy("Claim rejected"),
 }
 
 
@@ -208,7 +213,7 @@ CHANGE_FIELD_LABELS = {
 
 
 def event_details(event) -> list[str]:
-    """The change an event made, line by line, for the History."""
+    """The change an event made, line by line, for the History, in the reader's language."""
     data = event.data or {}
     lines = []
     changed = data.get("changed")
@@ -223,6 +228,18 @@ def event_details(event) -> list[str]:
         lines.append(_("Removed: %(item)s") % {"item": label})
     if data.get("file"):
         lines.append(data["file"])
+    if data.get("label"):  # one item, decided by a reviewer
+        lines.append(f"{data['label']} ({data['program']})" if data.get("program") else data["label"])
+    if data.get("rejection_reason") in RejectionReason.values:
+        lines.append(str(RejectionReason(data["rejection_reason"]).label))
+    problems = data.get("problems")
+    if problems:  # validation: the reasons in the reader's language, not the worker's
+        lines.extend(Problem.from_dict(problem).message for problem in problems)
+    elif event.reason:
+        lines.append(event.reason)
+    deadline = parse_datetime(data.get("opt_out_deadline") or "")
+    if deadline:
+        lines.append(_("Opt-out deadline: %(deadline)s") % {"deadline": format_moment(deadline)})
     return lines
 
 

@@ -209,8 +209,14 @@ def claim_items_grouped(claim: Claim) -> list[dict]:
     return list(groups.values())
 
 
-def claim_events(claim: Claim) -> QuerySet[ClaimEvent]:
-    return claim.events.select_related("actor").order_by("created_at", "id")
+def claim_events_visible_to(user, claim: Claim) -> QuerySet[ClaimEvent]:
+    """The History as this user may read it: every event, except that a partner never sees
+    the events of reviewers' internal notes (`data.internal`, see claims.review)."""
+    events = claim.events.select_related("actor").order_by("created_at", "id")
+    if not access.is_reviewer(user):
+        # has_key keeps the events without the key (a bare `data__internal=True` compares NULL).
+        events = events.exclude(Q(data__has_key="internal") & Q(data__internal=True))
+    return events
 
 
 def comments_visible_to(user, claim: Claim) -> QuerySet[Comment]:

@@ -215,7 +215,7 @@ def claim_detail(request, pk):
     happens next, PoE, the comments thread and History."""
     claim = selectors.claim_get_for_user(request.user, pk)
     can_file = access.can_file_claims(request.user)
-    events = presentation.history_entries(selectors.claim_events(claim))
+    events = presentation.history_entries(selectors.claim_events_visible_to(request.user, claim))
     comments = presentation.comment_entries(selectors.comments_visible_to(request.user, claim))
     groups = selectors.claim_items_grouped(claim)
     for group in groups:

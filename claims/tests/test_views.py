@@ -312,7 +312,11 @@ def test_history_shows_every_event_with_time_actor_and_change(client, incentives
         claim=claim, actor=incentives_admin, action="submitted", from_status="draft", to_status="submitted"
     )
     ClaimEvent.objects.create(
-        claim=claim, action="validation_passed", from_status="submitted", to_status="under_review"
+        claim=claim,
+        action="validated",
+        from_status="submitted",
+        to_status="under_review",
+        data={"opt_out_deadline": "2026-12-01T22:59:59+00:00"},
     )
     ClaimEvent.objects.create(claim=claim, action="some_future_action")
     client.force_login(incentives_admin)
@@ -322,6 +326,40 @@ def test_history_shows_every_event_with_time_actor_and_change(client, incentives
     assert [entry["label"] for entry in entries] == ["Claim submitted", "Validation passed", "Some future action"]
     assert entries[0]["actor"] == incentives_admin.email and entries[1]["actor"] == "System"
     assert "Draft → Submitted" in page and "Submitted → Under review" in page
+    assert "Opt-out deadline: Dec. 1, 2026" in page
+
+
+def test_history_gives_validation_reasons_in_the_readers_language(client, partner, mpn):
+    claim = own(mpn, status=ClaimStatus.VALIDATION_FAILED)
+    ClaimEvent.objects.create(
+        claim=claim,
+        action="validation_failed",
+        from_status="submitted",
+        to_status="validation_failed",
+        reason="The subscription provided is for CSP. (worker's language)",
+        data={"problems": [{"code": "csp", "subject": "abc"}]},
+    )
+    client.force_login(partner_user(partner, Role.BILLING_ADMIN, language="fr"))
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "abc : " not in page  # the subject stays as stored
+    assert "abc: L’abonnement fourni est destiné aux fournisseurs de solutions cloud (CSP)." in page
+    assert "worker&#x27;s language" not in page
+    assert "Échec de la validation" in page
+
+
+def test_history_hides_the_events_of_internal_notes_from_partners(client, incentives_admin, claim):
+    reviewer = UserFactory(is_staff=True, is_superuser=True)
+    note = Comment.objects.create(claim=claim, author=reviewer, body="Competitor stronger", is_internal=True)
+    ClaimEvent.objects.create(
+        claim=claim, actor=reviewer, action="reviewer_comment", data={"comment": note.pk, "internal": True}
+    )
+    shown = Comment.objects.create(claim=claim, author=reviewer, body="Please send the SoW.")
+    ClaimEvent.objects.create(
+        claim=claim, actor=reviewer, action="reviewer_comment", data={"comment": shown.pk, "internal": False}
+    )
+    client.force_login(incentives_admin)
+    entries = client.get(reverse("claims:detail", args=[claim.pk])).context["events"]
+    assert [(entry["label"], entry["actor"]) for entry in entries] == [("Reviewer commented", "Reviewer")]
 
 
 def test_internal_notes_never_reach_the_partners_claim_page(client, incentives_admin, claim):

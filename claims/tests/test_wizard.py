@@ -204,6 +204,19 @@ class TestSeedSteps:
         assert Claim.objects.get().isv_solution_name == "Fabrikam CRM"
 
 
+class TestStepOne:
+    def test_a_link_can_fill_in_the_first_page(self, admin_client, world):
+        """Re-associating a legacy Microsoft 365 association starts here with its MPN ID,
+        domain and tenant ID already entered (claims.usage_views.reassociate_url)."""
+        response = admin_client.get(reverse("claims:new"), step1(world))
+        form = response.context["form"]
+        assert (form["mpn"].value(), form["domain"].value(), form["tenant_id"].value()) == (
+            str(world.mpn.pk),
+            world.domain,
+            str(world.tenant.tenant_id),
+        )
+
+
 class TestStepOneErrors:
     @pytest.mark.parametrize(
         ("changes", "message"),
