@@ -12,7 +12,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.on_configure.connect
+@app.on_after_configure.connect
 def _prepare_filesystem_broker(sender, **kwargs):
     # The embedded default broker keeps its queue in folders that must exist before the
     # first message is sent or read.

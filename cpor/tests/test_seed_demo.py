@@ -180,3 +180,22 @@ def test_the_demo_feed_has_six_months_of_usage_for_workloads_and_products():
     assert sorted(months) == ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
     for workload in ("Exchange Online", "Microsoft Teams", "D365_SALES", "D365_CS", "POWERBI_PRO"):
         assert Usage.objects.filter(tenant=contoso, workload=workload).count() == 6, workload
+
+
+def test_seed_demo_files_demo_claims_through_the_services_once():
+    from claims import validation
+    from claims.models import Claim, ClaimItem, ClaimStatus
+    from cpor.demo.claims import DEMO_CLAIMS
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Claim.objects.count() == len(DEMO_CLAIMS)
+    for spec in DEMO_CLAIMS:
+        claim = Claim.objects.get(name=spec.name)
+        assert claim.status == spec.outcome
+        assert claim.events.filter(action="draft_created").exists()
+    # Northwind holds Contoso's Customer Service subscription: a Fabrikam claim on it competes.
+    held = ClaimItem.objects.get(claim__name="Contoso Customer Service adoption")
+    fabrikam = User.objects.get(email="incentives@fabrikam.example").membership.partner
+    assert validation.is_competing(partner=fabrikam, item_key=held.item_key, program=held.program)
+    assert Claim.objects.filter(status=ClaimStatus.APPROVED, partner=fabrikam).exists()

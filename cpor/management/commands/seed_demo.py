@@ -5,6 +5,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from cpor.demo import DEMO_PASSWORD, DEMO_USERS, DemoRefused, demo_allowed_check, demo_seed
+from cpor.demo.claims import demo_claims_ensure
 
 
 class Command(BaseCommand):
@@ -24,12 +25,16 @@ class Command(BaseCommand):
             f"{len(DEMO_USERS) - users} unchanged; Reviewers group "
             f"{'updated' if report.reviewers_group_changed else 'unchanged'}"
         )
+        claims_filed = demo_claims_ensure()
+        self.stdout.write(f"  claims: {claims_filed} filed")
         self.stdout.write(f"Demo sign-ins (password {DEMO_PASSWORD}):")
         for spec in DEMO_USERS:
             who = "Reviewer (Django admin)" if spec.is_reviewer else f"{spec.role.label}, partner {spec.partner_id}"
             self.stdout.write(f"  {spec.email:<30} {who}")
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo world ready." if report.directory.changed or users else "Demo world already up to date."
+                "Demo world ready."
+                if report.directory.changed or users or claims_filed
+                else "Demo world already up to date."
             )
         )
