@@ -18,6 +18,6 @@ def _prepare_filesystem_broker(sender, **kwargs):
     # first message is sent or read.
     options = sender.conf.broker_transport_options or {}
     if str(sender.conf.broker_url).startswith("filesystem"):
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             if options.get(key):
                 Path(options[key]).mkdir(parents=True, exist_ok=True)

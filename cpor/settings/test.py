@@ -39,6 +39,7 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "test-broker"),
         "data_folder_out": str(VAR_DIR / "test-broker"),
+        "control_folder": str(VAR_DIR / "test-broker" / "control"),
         "store_processed": False,
     }
 
