@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/proof-of-execution/", wizard.draft_proof, name="draft_proof"),
     path("<int:pk>/proof-of-execution/<int:proof_pk>/remove/", wizard.draft_proof_remove, name="draft_proof_remove"),
     path("<int:pk>/submit/", wizard.draft_submit, name="draft_submit"),
+    path("<int:pk>/submit/confirm/", wizard.submit, name="submit"),
     path("<int:pk>/delete/", wizard.draft_delete, name="draft_delete"),
 ]

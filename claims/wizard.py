@@ -77,7 +77,7 @@ def steps(current: int, claim=None) -> list[dict]:
     return result
 
 
-def wizard_context(request, current: int, claim=None, **extra) -> dict:
+def wizard_context(current: int, claim=None, **extra) -> dict:
     crumbs = [
         (_("Incentives"), None),
         (_("Overview"), reverse("claims:overview")),
@@ -132,7 +132,6 @@ def start(request):
         request,
         "claims/wizard/step.html",
         wizard_context(
-            request,
             1,
             form=form,
             title=_("MPN ID and customer"),
@@ -170,7 +169,6 @@ def activity(request):
         request,
         "claims/wizard/step.html",
         wizard_context(
-            request,
             2,
             form=form,
             title=_("Solution area and activity"),
@@ -211,7 +209,6 @@ def associate(request):
         request,
         "claims/wizard/step.html",
         wizard_context(
-            request,
             3,
             form=form,
             title=_("Associate customer"),
@@ -257,7 +254,6 @@ def draft_details(request, pk):
         request,
         "claims/wizard/step.html",
         wizard_context(
-            request,
             3,
             claim,
             form=form,
@@ -301,7 +297,6 @@ def draft_items(request, pk):
         request,
         "claims/wizard/items.html",
         wizard_context(
-            request,
             4,
             claim,
             form=form,
@@ -360,7 +355,6 @@ def draft_contacts(request, pk):
         request,
         "claims/wizard/step.html",
         wizard_context(
-            request,
             5,
             claim,
             form=form,
@@ -400,7 +394,6 @@ def draft_proof(request, pk):
         request,
         "claims/wizard/proof.html",
         wizard_context(
-            request,
             6,
             claim,
             form=form,
@@ -423,27 +416,33 @@ def draft_proof_remove(request, pk, proof_pk):
     return redirect("claims:draft_proof", claim.pk)
 
 
+@require_POST
+@filer_required
+def submit(request, pk):
+    """**Submit claim**: the claim freezes and goes to validation. A second submit (a double
+    click, another tab) is told the claim was already submitted, and changes nothing."""
+    claim = selectors.claim_get_for_user(request.user, pk)
+    try:
+        services.claim_submit(user=request.user, claim_id=claim.pk)
+    except ClaimError as error:
+        messages.error(request, error.message)
+        if claim.status != ClaimStatus.DRAFT:
+            return redirect("claims:detail", claim.pk)
+        return redirect("claims:draft_submit", claim.pk)
+    messages.success(
+        request,
+        _(
+            "Your claim has been submitted. We'll validate it, then email the customer, who has five business "
+            "days to opt out."
+        ),
+    )
+    return redirect("claims:detail", claim.pk)
+
+
 @filer_required
 def draft_submit(request, pk):
-    """Step 7: add and save comments if you like, then **Submit claim**."""
-    claim = selectors.claim_get_for_user(request.user, pk)
+    """Step 7: add and save comments if you like, then **Submit claim** (posted to `submit`)."""
     comment_form = CommentForm()
-    if request.method == "POST" and "submit" in request.POST:
-        try:
-            services.claim_submit(user=request.user, claim_id=claim.pk)
-        except ClaimError as error:
-            messages.error(request, error.message)
-            if claim.status != ClaimStatus.DRAFT:
-                return redirect("claims:detail", claim.pk)
-            return redirect("claims:draft_submit", claim.pk)
-        messages.success(
-            request,
-            _(
-                "Your claim has been submitted. We'll validate it, then email the customer, who has five business "
-                "days to opt out."
-            ),
-        )
-        return redirect("claims:detail", claim.pk)
     claim, elsewhere = _draft_or_redirect(request, pk)
     if elsewhere:
         return elsewhere
@@ -461,7 +460,6 @@ def draft_submit(request, pk):
         request,
         "claims/wizard/submit.html",
         wizard_context(
-            request,
             7,
             claim,
             comment_form=comment_form,
@@ -488,5 +486,5 @@ def draft_delete(request, pk):
     return render(
         request,
         "claims/wizard/delete.html",
-        wizard_context(request, 0, claim, title=_("Delete draft"), back_url=reverse("claims:detail", args=[claim.pk])),
+        wizard_context(0, claim, title=_("Delete draft"), back_url=reverse("claims:detail", args=[claim.pk])),
     )

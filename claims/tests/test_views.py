@@ -75,6 +75,7 @@ WRITE_URLS = [
     ("claims:draft_submit", "draft", "get"),
     ("claims:draft_delete", "draft", "get"),
     ("claims:draft_proof_remove", "draft_proof", "post"),
+    ("claims:submit", "draft", "post"),
 ]
 
 

@@ -139,7 +139,8 @@ class TestSeedSteps:
         assert "Submit claim" in page and "Save comment" in page
         client.post(submit_url, {"comment": "1", "body": "Workshops held in March."})
         assert claim.comments.get().body == "Workshops held in March."
-        response = client.post(submit_url, {"submit": "1"}, follow=True)
+        assert reverse("claims:submit", args=[claim.pk]) in page
+        response = client.post(reverse("claims:submit", args=[claim.pk]), follow=True)
         claim.refresh_from_db()
         assert claim.status == ClaimStatus.SUBMITTED
         page = text(response)
@@ -179,7 +180,7 @@ class TestSeedSteps:
             },
         )
         client.post(reverse("claims:draft_proof", args=[claim.pk]), {"files": SimpleUploadedFile("s.pdf", PDF_BYTES)})
-        client.post(reverse("claims:draft_submit", args=[claim.pk]), {"submit": "1"})
+        client.post(reverse("claims:submit", args=[claim.pk]))
         claim.refresh_from_db()
         assert claim.status == ClaimStatus.SUBMITTED
 
@@ -435,14 +436,14 @@ class TestLaterSteps:
         claim = create_draft(admin_client, world)
         page = text(admin_client.get(reverse("claims:draft_submit", args=[claim.pk])))
         assert "Before you submit, add products, contacts, proof of execution." in page
-        response = admin_client.post(reverse("claims:draft_submit", args=[claim.pk]), {"submit": "1"}, follow=True)
+        response = admin_client.post(reverse("claims:submit", args=[claim.pk]), follow=True)
         assert "Before you submit" in text(response)
         claim.refresh_from_db()
         assert claim.status == ClaimStatus.DRAFT
 
     def test_a_second_submit_is_refused_with_a_message(self, admin_client, world, partner):
         claim = ClaimFactory(partner=partner, mpn=world.mpn, status=ClaimStatus.SUBMITTED)
-        response = admin_client.post(reverse("claims:draft_submit", args=[claim.pk]), {"submit": "1"}, follow=True)
+        response = admin_client.post(reverse("claims:submit", args=[claim.pk]), follow=True)
         assert "This claim has already been submitted." in text(response)
         assert response.redirect_chain[-1][0] == reverse("claims:detail", args=[claim.pk])
         assert not ClaimEvent.objects.filter(claim=claim, action="submitted").exists()
