@@ -6,6 +6,7 @@ the History. Kept here, beside the models, so that pages and emails say the same
 """
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
@@ -154,7 +155,7 @@ def status_text(claim) -> StatusText:
         meaning = _("The claim was rejected: %(reason)s.") % {"reason": claim.get_rejection_reason_display()}
     deadline = ""
     if status in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED) and claim.opt_out_deadline:
-        deadline = format_moment(claim.opt_out_deadline)
+        deadline = format_moment(claim.opt_out_deadline, time_zone=claim.tenant.time_zone if claim.tenant else None)
     return StatusText(
         status=status,
         label=str(claim.get_status_display()),
@@ -165,7 +166,11 @@ def status_text(claim) -> StatusText:
     )
 
 
-def format_moment(moment) -> str:
+def format_moment(moment, *, time_zone: str | None = None) -> str:
+    """A moment for the reader; with `time_zone`, in that zone and naming it (the opt-out
+    deadline is the customer's, tenant-local, and everyone sees the same one)."""
+    if time_zone:
+        return f"{date_format(localtime(moment, ZoneInfo(time_zone)), 'DATETIME_FORMAT')} ({time_zone})"
     return date_format(localtime(moment), "DATETIME_FORMAT")
 
 

@@ -418,3 +418,19 @@ def test_a_directory_import_that_ends_a_subscription_ends_the_items_it_held(tmp_
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.ENDED
     assert claim.events.filter(action="item_ended").exists()
+
+
+def test_the_partner_sees_the_stored_deadline_in_the_tenants_time_zone_and_usage_once_approved(client):
+    from django.urls import reverse
+
+    from cpor.models import Role
+    from cpor.tests.factories import partner_user
+
+    claim = validated_claim()
+    client.force_login(partner_user(claim.partner, Role.BILLING_ADMIN))
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "Dec. 1, 2026, 11:59 p.m. (Europe/Paris)" in page
+    assert 'data-testid="usage-link"' not in page
+    pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert f'href="/incentives/usage/?claim={claim.pk}"' in page
