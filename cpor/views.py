@@ -176,43 +176,34 @@ def team_role(request, pk):
     return redirect("home" if gave_up_the_role else "team")
 
 
-@require_POST
-@partner_required(MANAGE_USERS)
-def team_deactivate(request, pk):
+def _team_action(request, pk, service, success_message):
+    """One of the Users page's buttons on one membership: the service decides, the page says."""
     membership = selectors.membership_get_for_user(request.user, pk)
     try:
-        services.user_deactivate(actor=request.user, membership_id=membership.pk)
+        service(actor=request.user, membership_id=membership.pk)
     except services.AccountError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("%(email)s can no longer sign in.") % {"email": membership.user.email})
+        messages.success(request, success_message % {"email": membership.user.email})
     return redirect("team")
+
+
+@require_POST
+@partner_required(MANAGE_USERS)
+def team_deactivate(request, pk):
+    return _team_action(request, pk, services.user_deactivate, _("%(email)s can no longer sign in."))
 
 
 @require_POST
 @partner_required(MANAGE_USERS)
 def team_reactivate(request, pk):
-    membership = selectors.membership_get_for_user(request.user, pk)
-    try:
-        services.user_reactivate(actor=request.user, membership_id=membership.pk)
-    except services.AccountError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("%(email)s can sign in again.") % {"email": membership.user.email})
-    return redirect("team")
+    return _team_action(request, pk, services.user_reactivate, _("%(email)s can sign in again."))
 
 
 @require_POST
 @partner_required(MANAGE_USERS)
 def team_resend_invitation(request, pk):
-    membership = selectors.membership_get_for_user(request.user, pk)
-    try:
-        services.invitation_resend(actor=request.user, membership_id=membership.pk)
-    except services.AccountError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("A new invitation was sent to %(email)s.") % {"email": membership.user.email})
-    return redirect("team")
+    return _team_action(request, pk, services.invitation_resend, _("A new invitation was sent to %(email)s."))
 
 
 # --- MPN IDs ----------------------------------------------------------------------------
