@@ -116,9 +116,9 @@ def _lock_own_draft(partner, claim_id) -> Claim:
     return claim
 
 
-def _checked_start(partner, start: ClaimStart) -> tuple[MpnId, uuid.UUID, object, dict]:
-    """Re-check everything the first three pages asked; return the MPN ID, the tenant GUID,
-    the matching tenant and the normalised field values."""
+def _checked_start(partner, start: ClaimStart) -> dict:
+    """Re-check everything the first three pages asked; return the claim's field values
+    (normalised, with the MPN ID and the matching tenant resolved)."""
     mpn = MpnId.objects.filter(pk=start.mpn_id, partner=partner).first()
     if mpn is None:
         raise ClaimError(_("Select one of your organisation's MPN IDs."))
@@ -158,7 +158,7 @@ def _checked_start(partner, start: ClaimStart) -> tuple[MpnId, uuid.UUID, object
             )
         # Only a revenue association keeps these; switching away from it clears them.
         values[field] = value if start.activity == Activity.REVENUE else ""
-    return mpn, tenant_guid, tenant, values
+    return values
 
 
 def activity_rule_message() -> str:
@@ -179,7 +179,7 @@ def claim_create_draft(*, user, start: ClaimStart) -> Claim:
     one the solution area offers.
     """
     partner = _filer_partner(user)
-    _, _, _, values = _checked_start(partner, start)
+    values = _checked_start(partner, start)
     with transaction.atomic():
         claim = Claim.objects.create(partner=partner, created_by=user, **values)
         record_event(claim, action="draft_created", actor=user, to_status=ClaimStatus.DRAFT)
@@ -193,7 +193,7 @@ def claim_update_draft(*, user, claim_id, start: ClaimStart) -> Claim:
     partner picks the products or workloads again.
     """
     partner = _filer_partner(user)
-    _, _, _, values = _checked_start(partner, start)
+    values = _checked_start(partner, start)
     with transaction.atomic():
         claim = _lock_own_draft(partner, claim_id)
         changed = {}
@@ -204,7 +204,7 @@ def claim_update_draft(*, user, claim_id, start: ClaimStart) -> Claim:
                 setattr(claim, field, value)
         if not changed:
             return claim
-        if {"tenant_guid", "domain", "solution_area", "activity"} & changed.keys():
+        if {"tenant", "solution_area", "activity"} & changed.keys():
             removed = [item.label for item in _items_with_labels(claim)]
             if removed:
                 claim.items.all().delete()

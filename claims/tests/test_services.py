@@ -217,6 +217,16 @@ class TestUpdateDraft:
         assert not claim.items.exists()
         assert claim.events.filter(action="items_changed").count() == 2
 
+    def test_another_domain_of_the_same_tenant_keeps_the_items(self, world, incentives_admin):
+        claim = draft(world, incentives_admin)
+        services.claim_set_items(user=incentives_admin, claim_id=claim.pk, products=[ProductChoice(world.sales.pk)])
+        services.claim_update_draft(
+            user=incentives_admin, claim_id=claim.pk, start=start(world, domain="contoso.onmicrosoft.com")
+        )
+        claim.refresh_from_db()
+        assert claim.domain == "contoso.onmicrosoft.com"
+        assert claim.items.count() == 1
+
     def test_a_bad_change_changes_nothing(self, world, incentives_admin):
         claim = draft(world, incentives_admin)
         with pytest.raises(ClaimProblems):
