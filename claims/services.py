@@ -362,17 +362,18 @@ def claim_set_contacts(*, user, claim_id, contacts: ClaimContacts) -> Claim:
             required += TECHNICAL_CONTACT_FIELDS
         if any(not getattr(contacts, field).strip() for field in required):
             raise ClaimError(_("All contact fields are required."))
-        changed = {}
+        changed = []
         for field in CONTACT_FIELDS:
             value = getattr(contacts, field).strip()
             if field in TECHNICAL_CONTACT_FIELDS and not claim.needs_technical_contact:
                 value = ""
             if getattr(claim, field) != value:
-                changed[field] = [getattr(claim, field), value]
+                changed.append(field)
                 setattr(claim, field, value)
         if changed:
             claim.save(update_fields=[*changed, "updated_at"])
-            record_event(claim, action="contacts_changed", actor=user, data={"changed": sorted(changed)})
+            # The log names the fields only: contact details are personal data.
+            record_event(claim, action="contacts_changed", actor=user, data={"changed": changed})
     return claim
 
 
