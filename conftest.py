@@ -3,6 +3,8 @@
 import os
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from cpor.models import Role
 from cpor.tests.factories import PASSWORD, PartnerFactory, partner_user
@@ -10,6 +12,14 @@ from cpor.tests.factories import PASSWORD, PartnerFactory, partner_user
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A test that switched the language (the middleware activates the user's) must not
+    leave later tests in French."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -50,6 +50,8 @@ MESSAGES = {
     "no_items": _("Select at least one product or workload."),
 }
 
+# The subscription errors that end with the seed's advice to check with the customer
+# ("not_provisioned" already says so in its own words).
 SUBSCRIPTION_CODES = frozenset(
     {
         "product_not_on_tenant",
@@ -59,7 +61,6 @@ SUBSCRIPTION_CODES = frozenset(
         "subscription_product_mismatch",
         "not_dynamics",
         "csp",
-        "not_provisioned",
         "subscription_not_active",
         "already_claimed",
     }

@@ -196,3 +196,9 @@ def test_every_problem_code_has_a_message():
     for code in validation.MESSAGES:
         assert validation.Problem(code).message
     assert SolutionArea.BUSINESS_APPLICATIONS
+
+
+def test_the_not_provisioned_message_gives_its_advice_once():
+    message = validation.Problem("not_provisioned").message
+    assert "Contact your customer" in message
+    assert str(validation.CHECK_WITH_CUSTOMER) not in message
