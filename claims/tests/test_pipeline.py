@@ -434,3 +434,18 @@ def test_the_partner_sees_the_stored_deadline_in_the_tenants_time_zone_and_usage
     pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
     page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
     assert f'href="/incentives/usage/?claim={claim.pk}"' in page
+
+
+def test_a_second_pass_of_every_periodic_job_does_nothing():
+    claim = submitted_claim()
+    later = DEADLINE_UTC + datetime.timedelta(days=30)
+    first = pipeline.periodic_jobs_run(now=later)
+    assert first["validated"] == 1
+    assert first["customer_emails"] == 2
+    second = pipeline.periodic_jobs_run(now=later)
+    assert second == dict.fromkeys(second, 0)
+    assert first["approved"] == 1  # validated on the real clock, approved on the moved one
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.APPROVED
+    assert claim.events.filter(action="approved").count() == 1
+    assert len([m for m in mail.outbox if m.to[0].endswith("customer.example")]) == 2
