@@ -166,3 +166,31 @@ def test_with_the_broker_down_submission_stands_and_the_periodic_job_validates_l
     assert "validated: 1" in result.stdout
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.UNDER_REVIEW
+
+
+def test_a_worker_killed_after_taking_a_job_loses_nothing_and_validates_once(worker, tmp_path):
+    claim = ClaimFactory()
+    SubscriptionItemFactory(claim=claim)
+    submit(claim)
+    # Kill the worker hard as soon as it has taken the validation job.
+    received = wait_for(lambda: "claims.validate_claim" in (worker.stdout.readline() or ""), what="the job")
+    assert received
+    worker.kill()
+    worker.wait(timeout=20)
+
+    # Whatever the job had done, the periodic pass finishes it, once.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_periodic_jobs"],
+        cwd=settings.BASE_DIR,
+        env=subprocess_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.UNDER_REVIEW
+    assert claim.events.filter(action="validated").count() == 1
+    mail_dir = tmp_path / "mail"
+    emails = "".join(path.read_text() for path in mail_dir.glob("*.log"))
+    assert emails.count("To: ada@customer.example") == 1
