@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import datetime
 import logging
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from tenants.models import LIVE_SUBSCRIPTION_STATUSES, LegacyAssociation
+from tenants.models import LIVE_SUBSCRIPTION_STATUSES, LegacyAssociation, SolutionArea, Subscription
 
 from . import deadlines, validation
 from .lifecycle import ClaimError, lock_claim, record_event, settle, transition
@@ -197,7 +198,7 @@ def claim_for_opt_out_token(token: str) -> Claim | None:
 
 def customer_notice_context(claim: Claim) -> dict:
     tenant = claim.tenant
-    local_deadline = timezone.localtime(claim.opt_out_deadline, timezone=_zone(tenant.time_zone))
+    local_deadline = timezone.localtime(claim.opt_out_deadline, timezone=ZoneInfo(tenant.time_zone))
     return {
         "claim": claim,
         "tenant": tenant,
@@ -207,12 +208,6 @@ def customer_notice_context(claim: Claim) -> dict:
         "deadline": local_deadline,
         "time_zone": tenant.time_zone,
     }
-
-
-def _zone(name: str):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def customer_emails_send(*, claim_id: int) -> int:
@@ -257,7 +252,7 @@ def customer_emails_send(*, claim_id: int) -> int:
 def _send_customer_notice(claim: Claim, recipient: str) -> None:
     with (
         translation.override(claim.tenant.language or settings.LANGUAGE_CODE),
-        timezone.override(_zone(claim.tenant.time_zone)),
+        timezone.override(ZoneInfo(claim.tenant.time_zone)),
     ):
         context = {**customer_notice_context(claim), "opt_out_url": opt_out_url(claim)}
         subject = _("%(partner)s claims to be your partner of record") % {"partner": claim.partner.name}
@@ -375,15 +370,17 @@ def claims_approve_due(*, now: datetime.datetime | None = None) -> int:
 
 
 def _items_no_longer_live():
-    dead_subscription = Q(subscription__isnull=False) & ~Q(subscription__status__in=LIVE_SUBSCRIPTION_STATUSES)
-    return ClaimItem.objects.filter(dead_subscription, outcome=ItemOutcome.APPROVED)
-
-
-def _workload_items_no_longer_live():
-    items = ClaimItem.objects.filter(workload__isnull=False, outcome=ItemOutcome.APPROVED).select_related(
-        "claim__tenant", "workload"
+    """Approved items nothing live backs any more: a subscription that is no longer active
+    or in grace, or a Microsoft 365 workload that no live subscription of the tenant carries."""
+    live_workload = Subscription.objects.filter(
+        tenant=OuterRef("claim__tenant"),
+        status__in=LIVE_SUBSCRIPTION_STATUSES,
+        product__solution_area=SolutionArea.MICROSOFT_365,
+        product__workloads=OuterRef("workload"),
     )
-    return [item for item in items if validation.workload_problems(item.claim.tenant, item.workload)]
+    dead_subscription = Q(subscription__isnull=False) & ~Q(subscription__status__in=LIVE_SUBSCRIPTION_STATUSES)
+    dead_workload = Q(workload__isnull=False) & ~Exists(live_workload)
+    return ClaimItem.objects.filter(dead_subscription | dead_workload, outcome=ItemOutcome.APPROVED)
 
 
 def subscriptions_check(*, now: datetime.datetime | None = None) -> int:
@@ -396,8 +393,6 @@ def subscriptions_check(*, now: datetime.datetime | None = None) -> int:
     by_claim: dict[int, list[int]] = {}
     for claim_id, item_id in _items_no_longer_live().values_list("claim_id", "pk"):
         by_claim.setdefault(claim_id, []).append(item_id)
-    for item in _workload_items_no_longer_live():
-        by_claim.setdefault(item.claim_id, []).append(item.pk)
     for claim_id, item_ids in by_claim.items():
         with transaction.atomic():
             claim = lock_claim(claim_id)

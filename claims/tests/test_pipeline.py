@@ -376,6 +376,32 @@ class TestSubscriptionChecks:
         claim.refresh_from_db()
         assert claim.status == ClaimStatus.APPROVED
 
+    def test_a_workload_no_live_subscription_carries_any_more_ends(self):
+        product = M365ProductFactory()
+        subscription = SubscriptionFactory(product=product)
+        spare = SubscriptionFactory(product=product, tenant=subscription.tenant)
+        claim = ClaimFactory(
+            tenant=subscription.tenant, solution_area=SolutionArea.MICROSOFT_365, activity=Activity.USAGE
+        )
+        workload = product.workloads.get(name="Exchange Online")
+        ClaimItem.objects.create(
+            claim=claim,
+            program=Program.OSU_M365,
+            product=product,
+            workload=workload,
+            item_key=ClaimItem.key_for_workload(claim.tenant, workload),
+        )
+        submit(claim)
+        with time_machine.travel(MONDAY_MORNING, tick=False):
+            pipeline.claim_validate(claim_id=claim.pk)
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
+        type(subscription).objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.DELETED)
+        assert pipeline.subscriptions_check() == 0  # the other subscription still carries it
+        type(spare).objects.filter(pk=spare.pk).update(status=SubscriptionStatus.DISABLED)
+        assert pipeline.subscriptions_check() == 1
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.ENDED
+
     def test_a_legacy_dynamics_association_ends_with_its_subscription(self):
         from tenants.models import LegacyAssociation
 
