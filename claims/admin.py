@@ -126,34 +126,33 @@ class ReviewerOnlyMixin:
 # --- List filters ---------------------------------------------------------------------------------------
 
 
-class OverdueFilter(admin.SimpleListFilter):
+class YesNoAnnotationFilter(admin.SimpleListFilter):
+    """Filter on a boolean the changelist's queryset annotates (`field`)."""
+
+    field = ""
+    labels = ("", "")
+
+    def lookups(self, request, model_admin):
+        return [("yes", self.labels[0]), ("no", self.labels[1])]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(**{self.field: self.value() == "yes"})
+        return queryset
+
+
+class OverdueFilter(YesNoAnnotationFilter):
     title = _("review overdue")
     parameter_name = "overdue"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Overdue")), ("no", _("Not overdue"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(is_overdue=True)
-        if self.value() == "no":
-            return queryset.filter(is_overdue=False)
-        return queryset
+    field = "is_overdue"
+    labels = (_("Overdue"), _("Not overdue"))
 
 
-class ContestedFilter(admin.SimpleListFilter):
+class ContestedFilter(YesNoAnnotationFilter):
     title = _("competing claims")
     parameter_name = "contested"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Has contested items")), ("no", _("No contested items"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(has_contested=True)
-        if self.value() == "no":
-            return queryset.filter(has_contested=False)
-        return queryset
+    field = "has_contested"
+    labels = (_("Has contested items"), _("No contested items"))
 
 
 # --- Claims ------------------------------------------------------------------------------------------------
