@@ -34,8 +34,10 @@ def lock_claim(claim_id) -> Claim:
 
 def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_status="", reason="", data=None):
     """Append to the claim's history; the event is also the source of partner
-    notifications, which are queued once the transaction commits."""
+    notifications, which are queued once the transaction commits (only for the events the
+    partner is told about: a draft's edits send nothing to the broker)."""
     from notifications.tasks import enqueue_event_notification
+    from notifications.texts import is_notified
 
     event = ClaimEvent.objects.create(
         claim=claim,
@@ -46,7 +48,8 @@ def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_st
         reason=str(reason or ""),
         data=data or {},
     )
-    enqueue_event_notification(event.pk)
+    if is_notified(event):
+        enqueue_event_notification(event.pk)
     return event
 
 
