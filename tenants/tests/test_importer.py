@@ -18,7 +18,7 @@ from tenants.models import Domain, LegacyAssociation, Product, Subscription, Ten
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE = settings.BASE_DIR.parent / "shared" / "data" / "directory-sample.jsonl"
+SAMPLE = settings.BASE_DIR / "tenants" / "tests" / "data" / "directory-sample.jsonl"
 CONTOSO = "259e6e7a-0fc2-5d40-a358-1991da9a1dee"
 LITWARE = "c13fb5c3-c2a0-574c-902c-c58ad393ebb0"
 CONTOSO_SALES = "2667c31e-8016-578d-b83d-a0faa6369a17"
