@@ -1,7 +1,7 @@
 """The demo world behind `make run`: master data, the Reviewers group and five sign-ins.
 
 `directory.jsonl` beside this file is the demo's directory feed. It starts with the sample
-sample feed, unchanged (partners Fabrikam Consulting 4000001 and Northwind Advisory
+feed (tenants/tests/data/directory-sample.jsonl), unchanged (partners Fabrikam Consulting 4000001 and Northwind Advisory
 4100001, their MPN IDs, the products, Contoso, Litware and Tailspin with their
 subscriptions), and adds what makes every outcome of PRODUCT.md section 4 triable in the
 browser:
