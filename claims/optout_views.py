@@ -23,7 +23,7 @@ def opt_out(request, token):
             return render(request, "claims/optout/not_applicable.html", {"reason": refusal, "claim": claim}, status=410)
         if request.method == "POST":
             try:
-                pipeline.claim_opt_out(claim_id=claim.pk, nonce=claim.opt_out_nonce.hex)
+                pipeline.claim_opt_out(token=token)
             except pipeline.OptOutNotApplicable as error:
                 return render(
                     request, "claims/optout/not_applicable.html", {"reason": error.message, "claim": claim}, status=410

@@ -22,6 +22,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from tenants.models import LIVE_SUBSCRIPTION_STATUSES, LegacyAssociation, SolutionArea, Subscription
@@ -182,18 +183,32 @@ def opt_out_url(claim: Claim) -> str:
     return settings.SITE_URL + reverse("optout", args=[opt_out_token(claim)])
 
 
-def claim_for_opt_out_token(token: str) -> Claim | None:
-    """The claim a link names, or None when the link was tampered with or forged."""
+def _opt_out_token_data(token: str) -> tuple[int, str] | None:
+    """(claim id, nonce) of a link we signed, or None when it was tampered with or forged."""
     try:
         data = signing.loads(token, salt=OPT_OUT_SALT)
-        claim = (
-            Claim.objects.select_related("partner", "mpn", "tenant")
-            .prefetch_related("items__product", "items__workload", "items__subscription")
-            .get(pk=data["claim"])
-        )
-    except (signing.BadSignature, KeyError, TypeError, Claim.DoesNotExist):
+        claim_id, nonce = data["claim"], data["nonce"]
+    except (signing.BadSignature, KeyError, TypeError):
         return None
-    return claim if claim.opt_out_nonce.hex == data["nonce"] else None
+    if not isinstance(claim_id, int) or not isinstance(nonce, str):
+        return None
+    return claim_id, nonce
+
+
+def claim_for_opt_out_token(token: str) -> Claim | None:
+    """The claim a link names, or None when the link was tampered with or forged. A read for
+    the page only: `claim_opt_out` checks the token again under the claim's lock."""
+    data = _opt_out_token_data(token)
+    if data is None:
+        return None
+    claim_id, nonce = data
+    claim = (
+        Claim.objects.select_related("partner", "mpn", "tenant")
+        .prefetch_related("items__product", "items__workload", "items__subscription")
+        .filter(pk=claim_id)
+        .first()
+    )
+    return claim if claim is not None and constant_time_compare(claim.opt_out_nonce.hex, nonce) else None
 
 
 def customer_notice_context(claim: Claim) -> dict:
@@ -294,16 +309,22 @@ def opt_out_refusal(claim: Claim, now: datetime.datetime | None = None) -> str |
     return None
 
 
-def claim_opt_out(*, claim_id: int, nonce: str, now: datetime.datetime | None = None) -> Claim:
+def claim_opt_out(*, token: str, now: datetime.datetime | None = None) -> Claim:
     """The customer refuses the claim before the deadline: Opted out, the partner is told.
 
+    The link's token is checked here, against the claim as locked, and not against a copy
+    read earlier: only the link we sent, still naming the claim's current nonce, opts out.
     Before the deadline the opt-out wins over the approval timer: both lock the claim, and
     the timer only acts once the deadline has passed.
     """
     now = now or timezone.now()
+    data = _opt_out_token_data(token)
+    if data is None:
+        raise OptOutNotApplicable(_("This link is not valid."))
+    claim_id, nonce = data
     with transaction.atomic():
-        claim = lock_claim(claim_id)
-        if claim.opt_out_nonce.hex != nonce:
+        claim = Claim.objects.select_for_update().filter(pk=claim_id).first()
+        if claim is None or not constant_time_compare(claim.opt_out_nonce.hex, nonce):
             raise OptOutNotApplicable(_("This link is not valid."))
         refusal = opt_out_refusal(claim, now)
         if refusal:

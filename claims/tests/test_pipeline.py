@@ -316,7 +316,7 @@ class TestOptOutRacesTheTimer:
         def opt_out():
             barrier.wait()
             try:
-                pipeline.claim_opt_out(claim_id=claim.pk, nonce=claim.opt_out_nonce.hex, now=moment)
+                pipeline.claim_opt_out(token=pipeline.opt_out_token(claim), now=moment)
                 results["opt_out"] = True
             except pipeline.OptOutNotApplicable:
                 results["opt_out"] = False
