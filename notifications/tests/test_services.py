@@ -293,3 +293,19 @@ def test_another_partners_claim_notifies_only_that_partners_users(claim, team):
 
     assert set(Notification.objects.values_list("user__email", flat=True)) == {"outsider@other.example"}
     assert not Notification.objects.filter(claim=claim).exists()
+
+
+def test_the_subject_is_plain_text_never_html_escaped(claim, team):
+    # A subject is not HTML: quotes, ampersands and angle brackets stay as typed, in both
+    # languages (the French title "Échec …" and the claim's own name alike).
+    claim.name = 'Contoso "CRM" & <Sales> l\'été'
+    claim.save(update_fields=["name"])
+
+    services.event_emails_send(event_id=submitted(claim).pk)
+
+    subjects = {message.to[0]: message.subject for message in mail.outbox}
+    for subject in subjects.values():
+        assert 'Contoso "CRM" & <Sales> l\'été' in subject
+        assert "&quot;" not in subject and "&amp;" not in subject and "&#x27;" not in subject
+    html = mail.outbox[0].alternatives[0][0]
+    assert "Contoso &quot;CRM&quot; &amp; &lt;Sales&gt;" in html
