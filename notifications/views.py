@@ -28,9 +28,11 @@ def notification_list(request):
     )
 
 
+@require_POST
 @partner_required()
 def notification_open(request, pk):
-    """Mark the notification read and go to its claim."""
+    """Mark the notification read and go to its claim. A POST: a GET must change nothing
+    (link prefetchers and scanners follow links)."""
     notification = selectors.notification_get_for_user(request.user, pk)
     services.notification_mark_read(user=request.user, notification_id=notification.pk)
     return redirect(reverse("claims:detail", args=[notification.claim_id]))

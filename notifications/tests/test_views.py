@@ -28,9 +28,9 @@ def notified_claim(partner, **fields):
     return claim
 
 
-@pytest.mark.parametrize("url", [LIST, reverse("notifications:open", args=[1])])
-def test_anonymous_is_sent_to_sign_in(client, url):
-    response = client.get(url)
+@pytest.mark.parametrize(("method", "url"), [("get", LIST), ("post", reverse("notifications:open", args=[1]))])
+def test_anonymous_is_sent_to_sign_in(client, method, url):
+    response = getattr(client, method)(url)
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
@@ -77,8 +77,8 @@ def test_a_user_sees_only_their_own_notifications(login, partner, other_partner)
     assert [row[0].user for row in page.context["rows"]] == [me]
     assert "Theirs" not in page.content.decode()
     # Someone else's notification answers like a missing one, and stays unread.
-    assert client.get(reverse("notifications:open", args=[colleagues.pk])).status_code == 404
-    assert client.get(reverse("notifications:open", args=[strangers.pk])).status_code == 404
+    assert client.post(reverse("notifications:open", args=[colleagues.pk])).status_code == 404
+    assert client.post(reverse("notifications:open", args=[strangers.pk])).status_code == 404
     client.post(MARK_ALL)
     colleagues.refresh_from_db()
     strangers.refresh_from_db()
@@ -103,12 +103,27 @@ def test_opening_a_notification_marks_it_read_and_goes_to_the_claim(login, partn
     claim = notified_claim(partner)
     notification = Notification.objects.get(user=user)
 
-    response = login(user).get(reverse("notifications:open", args=[notification.pk]))
+    response = login(user).post(reverse("notifications:open", args=[notification.pk]))
 
     assert response.status_code == 302
     assert response.url == reverse("claims:detail", args=[claim.pk])
     notification.refresh_from_db()
     assert notification.read_at is not None
+
+
+def test_marking_a_notification_read_needs_a_post(login, partner):
+    user = partner_user(partner, Role.INCENTIVES_ADMIN)
+    notified_claim(partner)
+    notification = Notification.objects.get(user=user)
+    client = login(user)
+
+    assert client.get(reverse("notifications:open", args=[notification.pk])).status_code == 405
+    notification.refresh_from_db()
+    assert notification.read_at is None
+    # The page offers it as a button of a POST form, with its CSRF token.
+    page = client.get(LIST).content.decode()
+    assert 'method="post" id="notifications-form"' in page
+    assert f'formaction="{reverse("notifications:open", args=[notification.pk])}"' in page
 
 
 def test_mark_all_read_clears_the_badge(login, partner):
