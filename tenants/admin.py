@@ -76,6 +76,8 @@ class TenantLegacyInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(Tenant)
 class TenantAdmin(GuidSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "tenant_id", "domain_names", "country", "subdivision", "time_zone", "language")
+    fields = ("tenant_id", "name", "country", "subdivision", "time_zone", "language", "notification_addresses")
+    readonly_fields = ("notification_addresses",)
     list_filter = ("country", "language")
     search_fields = ("name", "domains__name")
     guid_search_fields = ("tenant_id",)
@@ -88,6 +90,10 @@ class TenantAdmin(GuidSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("domains"))
     def domain_names(self, tenant):
         return ", ".join(domain.name for domain in tenant.domains.all())
+
+    @admin.display(description=_("notification emails"))
+    def notification_addresses(self, tenant):
+        return ", ".join(tenant.notification_emails) or "-"
 
 
 @admin.register(Subscription)
@@ -123,13 +129,17 @@ class WorkloadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Usage)
 class UsageAdmin(GuidSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("tenant", "workload", "month", "monthly_active_users", "paid_available_units")
+    list_display = ("tenant", "workload", "subscription_guid", "month", "monthly_active_users", "paid_available_units")
     list_filter = ("workload", "month")
-    list_select_related = ("tenant",)
+    list_select_related = ("tenant", "subscription")
     search_fields = ("tenant__name", "workload")
-    guid_search_fields = ("tenant__tenant_id",)
-    search_help_text = _("Tenant ID (exact), customer name or workload.")
+    guid_search_fields = ("tenant__tenant_id", "subscription__subscription_id")
+    search_help_text = _("Tenant or subscription ID (exact), customer name or workload.")
     date_hierarchy = "month"
+
+    @admin.display(description=_("subscription ID"), ordering="subscription__subscription_id")
+    def subscription_guid(self, usage):
+        return usage.subscription.subscription_id if usage.subscription else "-"
 
 
 @admin.register(LegacyAssociation)

@@ -1,4 +1,4 @@
-"""Load a directory feed (format 1, `directory-feed.md`): the vendor's master data.
+"""Load a directory feed (format 1.1, `directory-feed.md`): the vendor's master data.
 
 `directory_import(stream=...)` is the one entry point; `manage.py import_directory FILE`
 and `manage.py seed_demo` call it.
@@ -26,7 +26,8 @@ Loading is an upsert by each record's key, in file order: a new key is created, 
 field is updated, an identical record leaves its row untouched, so loading the same feed
 twice changes nothing. A feed may be partial: nothing it does not mention is deleted. The
 lists a record carries are the whole truth, though: a tenant's domains and a product's
-workloads become exactly the ones listed. Domains move between tenants whatever the line
+workloads become exactly the ones listed, and so do a tenant's notification addresses (a
+tenant record without `notification_emails` has none). Domains move between tenants whatever the line
 order: a first pass over the tenants lets each give up the domains it no longer lists, a
 second gives each the ones it lists; a domain that another tenant still holds after that
 is an error for the line that asks for it.
@@ -56,6 +57,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import connection, reset_queries, transaction
 from django.db.models import Model, Q
 
@@ -94,6 +97,8 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Z]{2})?$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 DOMAIN_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path, as Django's EmailField
+MAX_NOTIFICATION_EMAILS = 20  # a directory's handful of notification addresses, not a mailing list
 
 BUSINESS_APPLICATIONS = SolutionArea.BUSINESS_APPLICATIONS
 
@@ -455,6 +460,21 @@ def is_domain_name(name: str) -> bool:
     return len(name) <= 253 and len(labels) >= 2 and all(DOMAIN_LABEL_RE.match(label) for label in labels)
 
 
+def normalise_email(value: str) -> str:
+    """Addresses compare case-insensitively (as mail systems treat them in practice): stored lower-case."""
+    return value.strip().lower()
+
+
+def is_email_address(value: str) -> bool:
+    if len(value) > MAX_EMAIL_LENGTH:
+        return False
+    try:
+        EmailValidator()(value)
+    except ValidationError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class _RecordCheck:
     fields: frozenset[str]
@@ -509,7 +529,15 @@ def _check_tenant(f: _Fields) -> dict:
         "time_zone": f.time_zone("time_zone"),
         "language": f.pattern("language", LANGUAGE_RE, "a language code such as en or fr"),
         "domains": f.string_list("domains"),
+        "notification_emails": f.string_list("notification_emails", required=False),
     }
+    if record["notification_emails"] is not None:
+        record["notification_emails"] = list(dict.fromkeys(map(normalise_email, record["notification_emails"])))
+        if len(record["notification_emails"]) > MAX_NOTIFICATION_EMAILS:
+            f.problems.append(f"notification_emails holds more than {MAX_NOTIFICATION_EMAILS} addresses")
+        for address in record["notification_emails"]:
+            if not is_email_address(address):
+                f.problems.append(f"notification_emails: {json.dumps(address)} is not an email address")
     if record["domains"] is not None:
         record["domains"] = list(dict.fromkeys(normalise_domain(name) for name in record["domains"]))
         if not record["domains"]:
@@ -539,6 +567,7 @@ def _check_subscription(f: _Fields) -> dict:
 def _check_usage(f: _Fields) -> dict:
     return {
         "tenant_id": f.guid("tenant_id"),
+        "subscription_id": f.guid("subscription_id", required=False),
         "workload": f.text("workload", _max_length(Usage, "workload")),
         "month": f.month("month"),
         "monthly_active_users": f.count("monthly_active_users"),
@@ -578,7 +607,9 @@ CHECKS = {
         lambda record: [("product", record["code"])] + [("workload", name) for name in record["workloads"] or []],
     ),
     "tenant": _RecordCheck(
-        frozenset({"tenant_id", "name", "country", "subdivision", "time_zone", "language", "domains"}),
+        frozenset(
+            {"tenant_id", "name", "country", "subdivision", "time_zone", "language", "domains", "notification_emails"}
+        ),
         _check_tenant,
         lambda record: [("tenant", record["tenant_id"])],
     ),
@@ -590,7 +621,9 @@ CHECKS = {
         lambda record: [("subscription", record["subscription_id"])],
     ),
     "usage": _RecordCheck(
-        frozenset({"tenant_id", "workload", "month", "monthly_active_users", "paid_available_units"}),
+        frozenset(
+            {"tenant_id", "subscription_id", "workload", "month", "monthly_active_users", "paid_available_units"}
+        ),
         _check_usage,
     ),
     "legacy_association": _RecordCheck(
@@ -659,10 +692,11 @@ def _upsert(
 
 
 def _usage_candidates(keys: list[tuple]) -> Iterator[Usage]:
-    """Usage rows with these (tenant, workload, month) keys. A batch spans many tenants but few
-    workloads and months: one condition per (workload, month), naming its tenants."""
+    """Usage rows with these (tenant, workload, month, subscription) keys, and others of the same
+    tenants, workloads and months. A batch spans many tenants but few workloads and months: one
+    condition per (workload, month), naming its tenants."""
     tenants: dict[tuple, set[int]] = {}
-    for tenant_pk, workload, month in keys:
+    for tenant_pk, workload, month, _ in keys:
         tenants.setdefault((workload, month), set()).add(tenant_pk)
     groups = list(tenants.items())
     for start in range(0, len(groups), COMPOSITE_LOOKUP_CHUNK):
@@ -797,7 +831,7 @@ class _Loader:
         domains it lists are given to it afterwards, by `give_domains`, once every tenant of
         the feed has let go of its own: that is what makes domain moves independent of order.
         """
-        fields = ("name", "country", "subdivision", "time_zone", "language")
+        fields = ("name", "country", "subdivision", "time_zone", "language", "notification_emails")
         for batch in batches:
             rows = [
                 {"tenant_id": _uuid(record["tenant_id"])} | {name: record[name] for name in fields}
@@ -893,14 +927,24 @@ class _Loader:
             self._done_with_batch()
 
     def load_usage(self, batches) -> None:
+        """Upsert usage by (tenant, workload, month, subscription). A record naming a subscription
+        gives that subscription's figures: it must be a subscription of the same tenant, to the
+        Business Applications product the record's workload names."""
         for batch in batches:
             tenants = _ids(Tenant, "tenant_id", {_uuid(record["tenant_id"]) for _, record in batch})
+            subscriptions = {
+                subscription_id: (pk, tenant_guid, code)
+                for subscription_id, pk, tenant_guid, code in Subscription.objects.filter(
+                    subscription_id__in={_uuid(record["subscription_id"]) for _, record in batch} - {None}
+                ).values_list("subscription_id", "pk", "tenant__tenant_id", "product__code")
+            }
             names = {record["workload"] for _, record in batch}
-            known_names = set(Workload.objects.filter(name__in=names).values_list("name", flat=True)) | set(
+            product_codes = set(
                 Product.objects.filter(code__in=names, solution_area=BUSINESS_APPLICATIONS).values_list(
                     "code", flat=True
                 )
             )
+            known_names = set(Workload.objects.filter(name__in=names).values_list("name", flat=True)) | product_codes
             rows = []
             for line, record in batch:
                 tenant_pk = tenants.get(_uuid(record["tenant_id"]))
@@ -914,19 +958,47 @@ class _Loader:
                     problems.append(
                         f"workload {workload} is neither a known workload nor a Business Applications product code"
                     )
-                if tenant_pk is None or workload not in known_names:
+                subscription_pk = None
+                if record["subscription_id"]:
+                    subscription = subscriptions.get(_uuid(record["subscription_id"]))
+                    if subscription is None:
+                        self._unknown(
+                            problems, "subscription", "subscription_id", record["subscription_id"], "subscription"
+                        )
+                    elif workload in known_names - product_codes:
+                        problems.append(
+                            "subscription_id is for Business Applications figures only: "
+                            "a Microsoft 365 workload's figures are the tenant's"
+                        )
+                    elif subscription[1] != _uuid(record["tenant_id"]):
+                        problems.append(
+                            f"subscription_id {record['subscription_id']} is not a subscription of this tenant"
+                        )
+                    elif subscription[2] != workload:
+                        problems.append(
+                            f"subscription_id {record['subscription_id']} is a subscription to {subscription[2]}, "
+                            f"not to {workload}"
+                        )
+                    else:
+                        subscription_pk = subscription[0]
+                if (
+                    tenant_pk is None
+                    or workload not in known_names
+                    or (record["subscription_id"] and not subscription_pk)
+                ):
                     self._reject("usage", line, record, problems)
                     continue
                 rows.append(
                     {
                         "tenant_id": tenant_pk,
+                        "subscription_id": subscription_pk,
                         "workload": workload,
                         "month": _date(record["month"]),
                         "monthly_active_users": record["monthly_active_users"],
                         "paid_available_units": record["paid_available_units"],
                     }
                 )
-            outcomes, _ = _upsert(Usage, rows, ("tenant_id", "workload", "month"), _usage_candidates)
+            outcomes, _ = _upsert(Usage, rows, ("tenant_id", "workload", "month", "subscription_id"), _usage_candidates)
             self._count("usage", outcomes)
             self._done_with_batch()
 

@@ -62,6 +62,14 @@ class Tenant(models.Model):
     subdivision = models.CharField(_("subdivision"), max_length=10, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64)
     language = models.CharField(_("language"), max_length=8, default="en")
+    # The customer's own notification addresses, as the directory holds them (feed format 1.1):
+    # every customer notice about a claim on this tenant goes to each of them too.
+    notification_emails = models.JSONField(
+        _("notification emails"),
+        default=list,
+        blank=True,
+        help_text=_("The customer's own notification addresses, from the directory feed."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -136,9 +144,24 @@ class Subscription(models.Model):
 
 
 class Usage(models.Model):
-    """One month of a tenant's usage of a workload (or, for Business Applications, a product code)."""
+    """One month of a tenant's usage of a workload (or, for Business Applications, a product code).
+
+    Business Applications figures may be for one subscription (feed format 1.1): a tenant with
+    several subscriptions to one product then has one row per subscription and month, and the
+    row's workload is that subscription's product code. Figures without a subscription are the
+    tenant's, for the product as a whole (format 1).
+    """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="usage", verbose_name=_("tenant"))
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="usage",
+        verbose_name=_("subscription"),
+        help_text=_("Business Applications: the subscription the figures are for."),
+    )
     workload = models.CharField(_("workload"), max_length=100)
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     monthly_active_users = models.PositiveIntegerField(_("monthly active users"))
@@ -149,7 +172,16 @@ class Usage(models.Model):
         verbose_name = _("usage")
         verbose_name_plural = _("usage")
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "workload", "month"], name="usage_unique_per_month"),
+            models.UniqueConstraint(
+                fields=["tenant", "workload", "month"],
+                condition=models.Q(subscription__isnull=True),
+                name="usage_unique_per_month",
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "month"],
+                condition=models.Q(subscription__isnull=False),
+                name="usage_unique_per_subscription_month",
+            ),
             models.CheckConstraint(condition=models.Q(month__day=1), name="usage_month_first_day"),
         ]
 

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.db.models import F
 
 from cpor import access
 from cpor.demo import (
@@ -18,7 +19,7 @@ from cpor.demo import (
     demo_seed,
 )
 from cpor.models import Membership, Role, User
-from tenants.models import LegacyAssociation, Subscription, Tenant, Usage
+from tenants.models import LegacyAssociation, Subscription, Tenant, Usage, Workload
 from tenants.tests.test_importer import SAMPLE, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -136,11 +137,26 @@ def test_seed_demo_refuses_to_run_in_production_mode_and_creates_nothing(monkeyp
 # --- The demo feed -------------------------------------------------------------------------------
 
 
-def test_the_demo_feed_keeps_the_shared_sample_as_it_is():
-    demo = DEMO_FEED.read_text(encoding="utf-8").splitlines()
-    sample = SAMPLE.read_text(encoding="utf-8").splitlines()
+def test_the_demo_feed_keeps_the_shared_sample_adding_only_format_1_1_fields():
+    demo = [json.loads(line) for line in DEMO_FEED.read_text(encoding="utf-8").splitlines()]
+    sample = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    format_1_1 = {"tenant": {"notification_emails"}, "usage": {"subscription_id"}}
 
-    assert demo[: len(sample)] == sample
+    for sample_record, demo_record in zip(sample, demo, strict=False):
+        added = format_1_1.get(demo_record["type"], set())
+        assert {name: value for name, value in demo_record.items() if name not in added} == sample_record
+
+
+def test_every_demo_tenant_has_notification_emails_and_business_applications_usage_names_its_subscription():
+    demo_seed()
+
+    assert not Tenant.objects.filter(notification_emails=[]).exists()
+    contoso = Tenant.objects.get(tenant_id=uuid.UUID("259e6e7a-0fc2-5d40-a358-1991da9a1dee"))
+    assert contoso.notification_emails == ["it-notifications@contoso.fr", "legal@contoso.fr"]
+    business_usage = Usage.objects.exclude(workload__in=Workload.objects.values("name"))
+    assert business_usage.exists()
+    assert not business_usage.filter(subscription__isnull=True).exists()
+    assert not business_usage.exclude(workload=F("subscription__product__code")).exists()
 
 
 def _subscriptions(tenant_name: str) -> list[tuple[str, str, str, bool]]:

@@ -150,6 +150,34 @@ def test_a_reviewer_opens_a_tenant_with_its_domains_and_subscriptions(client, re
     assert str(directory["subscription"].subscription_id).encode() in response.content
 
 
+def test_a_reviewer_sees_a_tenant_s_notification_emails_from_the_directory(client, reviewer, directory):
+    client.force_login(reviewer)
+    contoso = directory["contoso"]
+    contoso.notification_emails = ["it-notifications@contoso.fr", "legal@contoso.fr"]
+    contoso.save(update_fields=["notification_emails"])
+
+    response = client.get(reverse("admin:tenants_tenant_change", args=[contoso.pk]))
+
+    assert b"it-notifications@contoso.fr, legal@contoso.fr" in response.content
+
+
+def test_a_reviewer_finds_a_subscription_s_usage_by_its_id(client, reviewer, directory):
+    client.force_login(reviewer)
+    subscription = directory["subscription"]
+    figures = Usage.objects.create(
+        tenant=subscription.tenant,
+        subscription=subscription,
+        workload=subscription.product.code,
+        month=datetime.date(2026, 9, 1),
+        monthly_active_users=3,
+        paid_available_units=5,
+    )
+
+    response = client.get(changelist("usage"), {"q": str(subscription.subscription_id).upper()})
+
+    assert listed(response) == [figures]
+
+
 def test_master_data_is_read_only_in_the_admin_even_for_a_superuser(client, directory):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     contoso = directory["contoso"]

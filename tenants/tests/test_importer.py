@@ -1,4 +1,4 @@
-"""The directory feed loader (tenants/importer.py) against directory-feed.md, format 1."""
+"""The directory feed loader (tenants/importer.py) against directory-feed.md, format 1.1."""
 
 import datetime
 import io
@@ -310,6 +310,22 @@ BAD_RECORDS = [
     ({**TENANT, "domains": []}, "tenant: domains is empty: a tenant has at least one domain"),
     ({**TENANT, "domains": ["contoso"]}, 'tenant: domains: "contoso" is not a domain name'),
     ({**TENANT, "subdivision": "Bavaria"}, "tenant: subdivision is not an ISO 3166-2 subdivision code"),
+    (
+        {**TENANT, "notification_emails": "it@contoso.fr"},
+        "tenant: notification_emails is not a list of non-empty strings",
+    ),
+    (
+        {**TENANT, "notification_emails": ["it@contoso.fr", ""]},
+        "tenant: notification_emails is not a list of non-empty strings",
+    ),
+    (
+        {**TENANT, "notification_emails": ["it@contoso.fr", "Contoso IT"]},
+        'tenant: notification_emails: "contoso it" is not an email address',
+    ),
+    (
+        {**TENANT, "notification_emails": [f"it{n}@contoso.fr" for n in range(21)]},
+        "tenant: notification_emails holds more than 20 addresses",
+    ),
     ({**SUBSCRIPTION, "tenant_id": "not-a-guid"}, "subscription: tenant_id is not a GUID"),
     (
         {**SUBSCRIPTION, "channel": "Retail"},
@@ -327,6 +343,7 @@ BAD_RECORDS = [
     ({**USAGE, "month": "2026-09-01"}, "usage: month is not a month (YYYY-MM)"),
     ({**USAGE, "monthly_active_users": -1}, "usage: monthly_active_users is not a whole number of at least 0"),
     ({**USAGE, "paid_available_units": 4.5}, "usage: paid_available_units is not a whole number of at least 0"),
+    ({**USAGE, "subscription_id": "sales"}, "usage: subscription_id is not a GUID"),
     (
         {**LEGACY, "workload": "Exchange Online"},
         "legacy_association: give exactly one of subscription_id (Dynamics 365, Power BI) and workload (Microsoft 365)",
@@ -354,6 +371,15 @@ UNKNOWN_REFERENCES = [
     (
         {**USAGE, "workload": "M365_E3"},
         "usage: workload M365_E3 is neither a known workload nor a Business Applications product code",
+    ),
+    (
+        {**USAGE, "workload": "D365_SALES", "subscription_id": TAILSPIN_SALES},
+        f"usage: subscription_id {TAILSPIN_SALES} is not a known subscription",
+    ),
+    (
+        {**USAGE, "subscription_id": CONTOSO_SALES},
+        "usage: subscription_id is for Business Applications figures only: "
+        "a Microsoft 365 workload's figures are the tenant's",
     ),
     ({**LEGACY, "mpn_id": "4000009"}, "legacy_association: mpn_id 4000009 is not a known MPN ID"),
     (
@@ -480,6 +506,135 @@ def test_a_failed_load_keeps_nothing_even_from_an_existing_database():
     rejected({**SUBSCRIPTION, "status": "deleted"}, {**PARTNER, "name": "Fabrikam SAS"}, "{")
 
     assert snapshot() == before
+
+
+# --- Format 1.1: tenants' notification addresses, usage per subscription ----------------------
+
+CONTOSO_SALES_2 = "3a0e1f52-77c1-5d0b-9a6e-5f3b1c2d4e60"
+SECOND_SALES = {**SUBSCRIPTION, "subscription_id": CONTOSO_SALES_2, "channel": "Web Direct"}
+SALES_USAGE = {**USAGE, "workload": "D365_SALES", "subscription_id": CONTOSO_SALES, "monthly_active_users": 35}
+
+
+def test_a_format_1_feed_is_a_valid_format_1_1_feed():
+    load(*GOOD)
+
+    tenant = Tenant.objects.get()
+    assert tenant.notification_emails == []
+    assert Usage.objects.get().subscription is None
+
+
+def test_a_tenant_notification_emails_are_kept_lower_case_without_duplicates():
+    addresses = ["IT-Notify@Contoso.fr", "it-notify@contoso.fr", " legal@contoso.fr "]
+
+    load(*GOOD, {**TENANT, "notification_emails": addresses})
+
+    assert Tenant.objects.get().notification_emails == ["it-notify@contoso.fr", "legal@contoso.fr"]
+
+
+def test_a_tenant_notification_email_list_replaces_its_addresses_and_reloading_changes_nothing():
+    load(*GOOD[:4], {**TENANT, "notification_emails": ["it@contoso.fr", "legal@contoso.fr"]})
+
+    again = load({**TENANT, "notification_emails": ["it@contoso.fr", "legal@contoso.fr"]})
+    changed = load({**TENANT, "notification_emails": ["legal@contoso.fr"]})
+    format_1 = load(TENANT)
+
+    assert (again.counts["tenant"].unchanged, again.changed) == (1, 0)
+    assert changed.counts["tenant"].updated == 1
+    assert format_1.counts["tenant"].updated == 1
+    assert Tenant.objects.get().notification_emails == []
+
+
+def test_a_bad_notification_email_keeps_nothing_not_even_the_tenant_s_earlier_addresses():
+    load(*GOOD[:4], {**TENANT, "notification_emails": ["it@contoso.fr"]})
+
+    problem = rejected({**TENANT, "notification_emails": ["legal@contoso.fr", "legal@"]})
+
+    assert [str(line) for line in problem.bad_lines] == [
+        'line 1: tenant: notification_emails: "legal@" is not an email address'
+    ]
+    assert Tenant.objects.get().notification_emails == ["it@contoso.fr"]
+
+
+def test_usage_of_several_subscriptions_to_one_product_is_kept_per_subscription():
+    report = load(
+        *GOOD,
+        SECOND_SALES,
+        SALES_USAGE,
+        {**SALES_USAGE, "subscription_id": CONTOSO_SALES_2, "monthly_active_users": 12},
+        {**SALES_USAGE, "subscription_id": None, "monthly_active_users": 47},  # format 1: the tenant's figures
+    )
+
+    assert report.counts["usage"].created == 4
+    figures = {
+        (str(row.subscription.subscription_id) if row.subscription else None): row.monthly_active_users
+        for row in Usage.objects.filter(workload="D365_SALES")
+    }
+    assert figures == {CONTOSO_SALES: 35, CONTOSO_SALES_2: 12, None: 47}
+
+
+def test_usage_per_subscription_loads_once_and_updates_by_subscription_and_month():
+    records = [*GOOD, SECOND_SALES, SALES_USAGE, {**SALES_USAGE, "subscription_id": CONTOSO_SALES_2.upper()}]
+    load(*records)
+    before = snapshot()
+
+    again = load(*records)
+    assert (again.changed, snapshot()) == (0, before)
+    changed = load({**SALES_USAGE, "monthly_active_users": 36})
+
+    assert changed.counts["usage"].updated == 1
+    assert Usage.objects.get(subscription__subscription_id=uuid.UUID(CONTOSO_SALES)).monthly_active_users == 36
+    assert Usage.objects.get(subscription__subscription_id=uuid.UUID(CONTOSO_SALES_2)).monthly_active_users == 35
+
+
+def test_usage_may_name_a_subscription_defined_later_in_the_feed():
+    load(SALES_USAGE, *reversed(GOOD))
+
+    assert Usage.objects.get(workload="D365_SALES").subscription.subscription_id == uuid.UUID(CONTOSO_SALES)
+
+
+def test_usage_names_a_subscription_of_its_own_tenant():
+    litware = {**TENANT, "tenant_id": LITWARE, "name": "Litware Inc", "domains": ["litware.com"]}
+
+    problem = rejected(*GOOD, litware, {**SALES_USAGE, "tenant_id": LITWARE})
+
+    assert [str(line) for line in problem.bad_lines] == [
+        f"line {BAD_LINE + 1}: usage: subscription_id {CONTOSO_SALES} is not a subscription of this tenant"
+    ]
+    assert_nothing_kept()
+
+
+def test_usage_names_a_subscription_to_the_product_of_its_figures():
+    customer_service = {**PRODUCT, "code": "D365_CS", "name": "Dynamics 365 Customer Service"}
+
+    problem = rejected(*GOOD, customer_service, {**SALES_USAGE, "workload": "D365_CS"})
+
+    assert [str(line) for line in problem.bad_lines] == [
+        f"line {BAD_LINE + 1}: usage: subscription_id {CONTOSO_SALES} is a subscription to D365_SALES, not to D365_CS"
+    ]
+    assert_nothing_kept()
+
+
+def test_usage_naming_a_bad_subscription_line_is_not_reported_again():
+    problem = rejected(*GOOD, {**SECOND_SALES, "status": "gone"}, {**SALES_USAGE, "subscription_id": CONTOSO_SALES_2})
+
+    assert [line.line for line in problem.bad_lines] == [BAD_LINE]
+
+
+def test_the_database_keeps_one_usage_row_per_subscription_and_month():
+    from django.db import IntegrityError, transaction
+
+    load(*GOOD, SALES_USAGE)
+    row = Usage.objects.get(workload="D365_SALES")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Usage.objects.create(
+            tenant=row.tenant,
+            subscription=row.subscription,
+            workload=row.workload,
+            month=row.month,
+            monthly_active_users=1,
+            paid_available_units=1,
+        )
 
 
 # --- The command -------------------------------------------------------------------------------
