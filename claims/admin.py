@@ -70,16 +70,30 @@ class RejectForm(forms.Form):
 
 
 class DecideForm(forms.Form):
+    """One decision on the competing-claims page: approve a claim on the item (a contender or
+    the current holder) or a legacy holder, with a rationale; or reject a contender."""
+
     APPROVE, REJECT = "approve", "reject"
 
-    item = forms.IntegerField(widget=forms.HiddenInput)
+    item = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    legacy = forms.IntegerField(required=False, widget=forms.HiddenInput)
     decision = forms.ChoiceField(choices=[(APPROVE, _("Approve this partner")), (REJECT, _("Reject this claim"))])
     note = forms.CharField(
-        label=_("Note to this partner (optional, added to the comment they receive)"),
+        label=_("Rationale (required to approve; every partner on this item reads it in their claim's comments)"),
         required=False,
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("item") is None) == (cleaned.get("legacy") is None):
+            raise forms.ValidationError(_("Choose one claim or association to decide."))
+        if cleaned.get("legacy") is not None and cleaned.get("decision") == self.REJECT:
+            raise forms.ValidationError(_("An association from before the claim model can only be approved here."))
+        if cleaned.get("decision") == self.APPROVE and not (cleaned.get("note") or "").strip():
+            self.add_error("note", _("Write the rationale for the decision: every partner on this item reads it."))
+        return cleaned
 
 
 def _form_errors(form: forms.Form) -> str:
@@ -362,6 +376,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             ),
             path("<int:claim_id>/reject/", reviewer_view(self.reject_view, True), name="claims_claim_reject"),
             path("items/<int:item_id>/arbitrate/", reviewer_view(self.arbitrate_view), name="claims_claim_arbitrate"),
+            path("arbitrations/", reviewer_view(self.arbitration_queue_view), name="claims_claim_arbitration_queue"),
             path(
                 "proofs/<int:proof_id>/download/",
                 reviewer_view(self.proof_download_view),
@@ -437,29 +452,24 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         )
 
     def arbitrate_view(self, request, item_id):
-        """Every claim on one item and programme side by side; POST decides one of them."""
+        """Every claim on one item and programme side by side, and any legacy holder; POST
+        decides one of them."""
         arbitration = review.arbitration_for(reviewer=request.user, item_id=item_id)
         if request.method == "POST":
             form = DecideForm(request.POST)
             if not form.is_valid():
                 messages.error(request, _form_errors(form))
-            elif form.cleaned_data["item"] not in {entry.pk for entry in arbitration.claim_items}:
-                raise Http404
+                return HttpResponseRedirect(request.path)
+            try:
+                self._decide(request.user, item_id, arbitration, form.cleaned_data)
+            except ClaimError as error:
+                messages.error(request, error.message)
             else:
-                try:
-                    review.item_decide(
-                        reviewer=request.user,
-                        item_id=form.cleaned_data["item"],
-                        approve=form.cleaned_data["decision"] == DecideForm.APPROVE,
-                        note=form.cleaned_data["note"],
-                    )
-                except ClaimError as error:
-                    messages.error(request, error.message)
-                else:
-                    messages.success(request, _("Decision recorded; each partner is told in their claim's comments."))
+                messages.success(request, _("Decision recorded; each partner is told in their claim's comments."))
             return HttpResponseRedirect(request.path)
         for entry in arbitration.claim_items:
             entry.can_decide = review.Arbitration.is_decidable(entry)
+            entry.can_approve = arbitration.can_approve(entry)
             entry.window_closed = review.opt_out_window_closed(entry.claim)
         context = {
             **self.admin_site.each_context(request),
@@ -470,6 +480,31 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             "item_claim": arbitration.item.claim,
         }
         return TemplateResponse(request, "admin/claims/claim/arbitrate.html", context)
+
+    @staticmethod
+    def _decide(reviewer, item_id, arbitration, data):
+        """Call the one service the decision names; what is not on this page is not found."""
+        if data["legacy"] is not None:
+            if data["legacy"] not in {association.pk for association in arbitration.legacy}:
+                raise Http404
+            return review.legacy_holder_approve(
+                reviewer=reviewer, item_id=item_id, legacy_id=data["legacy"], rationale=data["note"]
+            )
+        if data["item"] not in {entry.pk for entry in arbitration.claim_items}:
+            raise Http404
+        return review.item_decide(
+            reviewer=reviewer, item_id=data["item"], approve=data["decision"] == DecideForm.APPROVE, note=data["note"]
+        )
+
+    def arbitration_queue_view(self, request):
+        """The items in arbitration, oldest first, each linked to its comparison page."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Items in arbitration"),
+            "queue": review.arbitration_queue(reviewer=request.user),
+        }
+        return TemplateResponse(request, "admin/claims/claim/arbitration_queue.html", context)
 
     def proof_download_view(self, request, proof_id):
         """A PoE file, as an attachment under the name it was uploaded with (never inline:

@@ -3,12 +3,26 @@ the status, and record the event in the same transaction.
 
 Services in `claims.services` (partner actions), `claims.pipeline` (validation, opt-out,
 timer, subscription checks) and `claims.review` (reviewers) all go through here; nothing
-else assigns `claim.status`.
+else assigns `claim.status`, and nothing but `item_move` changes an item's `outcome`.
 """
 
-from django.db import transaction
+import datetime
+from collections.abc import Iterable
 
-from .models import TRANSITIONS, Claim, ClaimEvent, ClaimStatus, ItemOutcome
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import (
+    DECIDED_OUTCOMES,
+    ITEM_TRANSITIONS,
+    TRANSITIONS,
+    Claim,
+    ClaimEvent,
+    ClaimItem,
+    ClaimStatus,
+    ItemOutcome,
+)
 
 
 class ClaimError(Exception):
@@ -27,9 +41,25 @@ def can_transition(from_status: str, to_status: str) -> bool:
     return to_status in TRANSITIONS.get(from_status, frozenset())
 
 
+def can_move(from_outcome: str, to_outcome: str) -> bool:
+    return to_outcome in ITEM_TRANSITIONS.get(from_outcome, frozenset())
+
+
 def lock_claim(claim_id) -> Claim:
     """Re-read the claim under a row lock; callers must be inside a transaction."""
     return Claim.objects.select_for_update().get(pk=claim_id)
+
+
+def lock_claims_in_order(claim_ids: Iterable[int]) -> dict[int, Claim]:
+    """Lock several claims one by one in primary-key order, so that two services touching
+    overlapping claims (two validations of competing claims, two reviewers arbitrating)
+    wait for each other instead of deadlocking. A claim that no longer exists is left out."""
+    locked = {}
+    for claim_id in sorted(set(claim_ids)):
+        claim = Claim.objects.select_for_update().filter(pk=claim_id).first()
+        if claim is not None:
+            locked[claim_id] = claim
+    return locked
 
 
 def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_status="", reason="", data=None):
@@ -62,7 +92,10 @@ def transition(claim: Claim, to_status: str, *, action: str, actor=None, reason=
         raise RuntimeError("transition() must run inside transaction.atomic()")
     from_status = claim.status
     if not can_transition(from_status, to_status):
-        raise InvalidTransition(f"A claim cannot go from {from_status} to {to_status}.")
+        raise InvalidTransition(
+            _("A claim cannot go from %(from)s to %(to)s.")
+            % {"from": ClaimStatus(from_status).label, "to": ClaimStatus(to_status).label}
+        )
     claim.status = to_status
     claim.save(update_fields=["status", "updated_at", *fields])
     return record_event(
@@ -96,3 +129,33 @@ def settle(claim: Claim, *, action: str, actor=None, reason="", data=None, field
     if target == claim.status:
         return None
     return transition(claim, target, action=action, actor=actor, reason=reason, data=data, fields=fields)
+
+
+def item_move(items: Iterable[ClaimItem], to_outcome: str, *, now: datetime.datetime | None = None) -> list[ClaimItem]:
+    """Move items to `to_outcome`, as the item transition table allows.
+
+    The one place an item's outcome changes. The caller holds the row lock of the items'
+    claims; the outcomes checked are the ones in the database now, not the caller's copies.
+    If any item may not make the move, InvalidTransition is raised and no item changes.
+    A decision (approved, rejected, ended) stamps `decided_at` with `now`; going back to
+    pending or contested clears it. Returns the items, updated in memory too.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("item_move() must run inside transaction.atomic()")
+    items = list(items)
+    if not items:
+        return items
+    current = dict(ClaimItem.objects.filter(pk__in=[item.pk for item in items]).values_list("pk", "outcome"))
+    for item in items:
+        from_outcome = current.get(item.pk, item.outcome)
+        if not can_move(from_outcome, to_outcome):
+            raise InvalidTransition(
+                _("%(item)s cannot go from %(from)s to %(to)s.")
+                % {"item": item.label, "from": ItemOutcome(from_outcome).label, "to": ItemOutcome(to_outcome).label}
+            )
+    decided_at = (now or timezone.now()) if to_outcome in DECIDED_OUTCOMES else None
+    ClaimItem.objects.filter(pk__in=[item.pk for item in items]).update(outcome=to_outcome, decided_at=decided_at)
+    for item in items:
+        item.outcome = to_outcome
+        item.decided_at = decided_at
+    return items

@@ -163,6 +163,22 @@ class ItemOutcome(models.TextChoices):
     ENDED = "ended", _("Ended")
 
 
+# The one table of allowed outcome changes, read by `lifecycle.item_move` and by the tests.
+# Contested -> pending: the arbitration winner waits for its own opt-out window to close.
+# An approved item is never contested again: it stays with its holder until a reviewer
+# decides, and then it ends.
+ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
+    ItemOutcome.PENDING: frozenset({ItemOutcome.CONTESTED, ItemOutcome.APPROVED, ItemOutcome.REJECTED}),
+    ItemOutcome.CONTESTED: frozenset({ItemOutcome.PENDING, ItemOutcome.APPROVED, ItemOutcome.REJECTED}),
+    ItemOutcome.APPROVED: frozenset({ItemOutcome.ENDED}),
+    ItemOutcome.REJECTED: frozenset(),
+    ItemOutcome.ENDED: frozenset(),
+}
+
+# Outcomes that are a decision: reaching one stamps the item's `decided_at`.
+DECIDED_OUTCOMES = frozenset({ItemOutcome.APPROVED, ItemOutcome.REJECTED, ItemOutcome.ENDED})
+
+
 class ClaimItem(models.Model):
     """The unit of exclusivity: a subscription (Business Applications) or a tenant's workload
     (Microsoft 365), claimed for one programme.

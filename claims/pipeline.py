@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from tenants.models import LIVE_SUBSCRIPTION_STATUSES, LegacyAssociation, SolutionArea, Subscription
 
 from . import deadlines, validation
-from .lifecycle import ClaimError, lock_claim, record_event, settle, transition
+from .lifecycle import ClaimError, item_move, lock_claim, lock_claims_in_order, record_event, settle, transition
 from .models import Claim, ClaimItem, ClaimStatus, Comment, CustomerEmail, ItemOutcome, RejectionReason
 from .validation import Problem
 
@@ -81,6 +81,59 @@ def _claim_problems(claim: Claim, tenant) -> tuple[list[Problem], list[ClaimItem
     return list(dict.fromkeys(problems)), contested
 
 
+def _rival_claim_ids(claim_id: int) -> set[int]:
+    """Other open claims (submitted or in review) with an undecided item on one of this
+    claim's exclusive items: the claims a validation may have to contest too."""
+    same_item = ClaimItem.objects.filter(claim_id=claim_id, item_key=OuterRef("item_key"), program=OuterRef("program"))
+    return set(
+        ClaimItem.objects.filter(
+            Exists(same_item),
+            claim__status__in=(ClaimStatus.SUBMITTED, *REVIEW_STATUSES),
+            outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED),
+        )
+        .exclude(program="")
+        .exclude(claim_id=claim_id)
+        .values_list("claim_id", flat=True)
+    )
+
+
+def _rival_items_to_contest(claim: Claim, contested: list[ClaimItem]) -> list[ClaimItem]:
+    """Other partners' pending items, on claims in review, that compete with `contested`.
+
+    An approved item stays with its holder until a reviewer decides; a rival on a claim
+    still Submitted is contested when its own validation finds this claim's item."""
+    same_thing = Q()
+    for item in contested:
+        same_thing |= Q(item_key=item.item_key, program=item.program)
+    return list(
+        ClaimItem.objects.filter(same_thing, outcome=ItemOutcome.PENDING, claim__status__in=REVIEW_STATUSES)
+        .exclude(claim__partner_id=claim.partner_id)
+        .select_related("product", "subscription", "workload")
+        .order_by("claim_id", "pk")
+    )
+
+
+def _contest(claim: Claim, contested: list[ClaimItem], locked: dict[int, Claim]) -> None:
+    """Every open claim on a competing item is contested, whichever was filed first: this
+    claim's items, and the pending items of the other partners' claims in review. Each
+    partner is told in their own claim's comments."""
+    rivals = _rival_items_to_contest(claim, contested)
+    missing = {rival.claim_id for rival in rivals} - locked.keys()
+    if missing:
+        # A rival reached review between the first read and the locks: lock it too (after
+        # the others, a rare out-of-order lock) and read its items again under the lock.
+        locked.update(lock_claims_in_order(missing))
+        rivals = _rival_items_to_contest(claim, contested)
+    item_move(contested, ItemOutcome.CONTESTED)
+    _tell_partner_of_competition(claim, contested)
+    by_claim: dict[int, list[ClaimItem]] = {}
+    for rival in rivals:
+        by_claim.setdefault(rival.claim_id, []).append(rival)
+    for rival_claim_id, rival_items in sorted(by_claim.items()):
+        item_move(rival_items, ItemOutcome.CONTESTED)
+        _tell_partner_of_competition(locked[rival_claim_id], rival_items)
+
+
 def claim_validate(*, claim_id: int) -> str | None:
     """Validate a submitted claim against the directory as it is now.
 
@@ -90,12 +143,10 @@ def claim_validate(*, claim_id: int) -> str | None:
     is no longer Submitted is left alone, so the task may run any number of times.
     """
     with transaction.atomic():
-        claim = (
-            Claim.objects.select_for_update(of=("self",))
-            .select_related("mpn", "partner", "created_by")
-            .filter(pk=claim_id)
-            .first()
-        )
+        # This claim and every rival claim it may contest, locked in primary-key order so
+        # that two validations of competing claims wait for each other, never deadlock.
+        locked = lock_claims_in_order({claim_id, *_rival_claim_ids(claim_id)})
+        claim = Claim.objects.select_related("mpn", "partner", "created_by").filter(pk=claim_id).first()
         if claim is None or claim.status != ClaimStatus.SUBMITTED:
             return None
         tenant = validation.tenant_for(claim.domain, claim.tenant_guid)
@@ -126,13 +177,14 @@ def claim_validate(*, claim_id: int) -> str | None:
             fields=["tenant", "validation_errors", "notified_at", "opt_out_deadline", "review_due_at"],
         )
         if contested:
-            ClaimItem.objects.filter(pk__in=[item.pk for item in contested]).update(outcome=ItemOutcome.CONTESTED)
-            _tell_partner_of_competition(claim, contested)
+            _contest(claim, contested, locked)
         _queue_customer_notices(claim)
     return claim.status
 
 
 def _tell_partner_of_competition(claim: Claim, contested: list[ClaimItem]) -> None:
+    """In the claim's comments, in the language of whoever filed it, and as a
+    `competing_claim` event (the partner's notification); never naming the other partner."""
     labels = sorted({item.label for item in contested})
     language = getattr(claim.created_by, "language", None) or settings.LANGUAGE_CODE
     with translation.override(language):
@@ -362,16 +414,21 @@ def claim_approve_if_due(*, claim_id: int, now: datetime.datetime | None = None)
             return None
         if now <= claim.opt_out_deadline:
             return None
-        approved = []
-        for item in claim.items.filter(outcome=ItemOutcome.PENDING):
+        approved, contested = [], []
+        pending = claim.items.filter(outcome=ItemOutcome.PENDING).select_related("product", "subscription", "workload")
+        for item in pending:
             try:
                 with transaction.atomic():
-                    ClaimItem.objects.filter(pk=item.pk).update(outcome=ItemOutcome.APPROVED, decided_at=now)
+                    item_move([item], ItemOutcome.APPROVED, now=now)
                 approved.append(item.pk)
             except IntegrityError:
-                # Another partner holds the item (a race the validation could not see):
-                # it is left pending for a reviewer rather than approved twice.
-                logger.warning("Item %s of claim %s already has a holder; left for review.", item.pk, claim.pk)
+                # Another partner holds the item (a race the validation could not see): it
+                # goes to arbitration rather than being approved twice.
+                logger.warning("Item %s of claim %s already has a holder; contested.", item.pk, claim.pk)
+                contested.append(item)
+        if contested:
+            item_move(contested, ItemOutcome.CONTESTED, now=now)
+            _tell_partner_of_competition(claim, contested)
         if approved:
             record_event(claim, action="items_approved", data={"items": approved})
         if claim.items.filter(outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED)).exists():
@@ -417,12 +474,16 @@ def subscriptions_check(*, now: datetime.datetime | None = None) -> int:
     for claim_id, item_ids in by_claim.items():
         with transaction.atomic():
             claim = lock_claim(claim_id)
-            count = ClaimItem.objects.filter(pk__in=item_ids, outcome=ItemOutcome.APPROVED).update(
-                outcome=ItemOutcome.ENDED, decided_at=now
+            items = item_move(
+                ClaimItem.objects.filter(pk__in=item_ids, outcome=ItemOutcome.APPROVED).select_related(
+                    "product", "subscription", "workload"
+                ),
+                ItemOutcome.ENDED,
+                now=now,
             )
-            if not count:
+            if not items:
                 continue
-            ended += count
+            ended += len(items)
             record_event(
                 claim,
                 action="item_ended",

@@ -21,16 +21,18 @@ Internal notes are written as `Comment(is_internal=True)` and their event carrie
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from cpor import access
 from tenants.models import LegacyAssociation
@@ -87,8 +89,9 @@ def _lock(claim_id) -> Claim:
 
 
 def _lock_in_order(claim_ids: Iterable[int]) -> dict[int, Claim]:
-    """Lock several claims, always in primary-key order, so that two reviewers deciding
-    overlapping items wait for each other instead of deadlocking."""
+    """Lock several claims, always in primary-key order (as the pipeline's validation does),
+    so that two reviewers deciding overlapping items wait for each other instead of
+    deadlocking."""
     return {claim_id: _lock(claim_id) for claim_id in sorted(set(claim_ids))}
 
 
@@ -226,10 +229,7 @@ def claim_reject(*, reviewer, claim_id, reason: str, note: str = "") -> Claim:
         undecided = list(
             claim.items.filter(outcome__in=UNDECIDED).select_related("product", "subscription", "workload")
         )
-        for item in undecided:
-            item.outcome = ItemOutcome.REJECTED
-            item.decided_at = now
-            item.save(update_fields=["outcome", "decided_at"])
+        lifecycle.item_move(undecided, ItemOutcome.REJECTED, now=now)
         label = str(RejectionReason(reason).label)
         event_reason = f"{label}: {note}" if note else label
         data = {"rejection_reason": reason, "note": note, "items": [_item_name(item) for item in undecided]}
@@ -287,22 +287,43 @@ def _legacy_holders(item: ClaimItem, tenant_id) -> QuerySet[LegacyAssociation]:
     return legacy.filter(tenant_id=tenant_id, workload_id=item.workload_id)
 
 
+def _is_contender(item: ClaimItem, claim: Claim) -> bool:
+    """A contested item of a claim on the reviewers' desk: what arbitration decides."""
+    return item.outcome == ItemOutcome.CONTESTED and claim.status in REVIEW_STATUSES
+
+
+def _has_contenders(item: ClaimItem) -> bool:
+    """Someone on this item and programme is waiting for arbitration."""
+    return _rivals(item).filter(outcome=ItemOutcome.CONTESTED, claim__status__in=REVIEW_STATUSES).exists() or (
+        item.outcome == ItemOutcome.CONTESTED and item.claim.status in REVIEW_STATUSES
+    )
+
+
+def _not_in_arbitration(item: ClaimItem, claim: Claim) -> ClaimError:
+    return ClaimError(
+        _("%(item)s on claim #%(claim)s is no longer waiting for arbitration (it is %(outcome)s).")
+        % {"item": _item_name(item), "claim": claim.pk, "outcome": item.get_outcome_display()}
+    )
+
+
+def _require_rationale(rationale: str) -> str:
+    rationale = _text(rationale)
+    if not rationale:
+        raise ClaimError(_("Write the rationale for the decision: every partner on this item reads it."))
+    return rationale
+
+
 def item_decide(*, reviewer, item_id, approve: bool, note: str = "") -> ClaimItem:
-    """Decide a contested item (PRODUCT.md section 5 step 7, seed 003 "Competing claims").
+    """Decide one claim on a contested item (PRODUCT.md section 5 step 7, seed 003
+    "Competing claims").
 
     Each workload (Microsoft 365) or subscription (Business Applications) belongs to at most
-    one partner per programme. Approving this partner's item: any other partner holding it
-    loses it (that association ends, also a legacy one), every other open claim on it is
-    rejected (another partner was chosen), each told in their claim's comments; then the
-    winner's item is approved if its opt-out window has closed, otherwise it waits (pending)
-    for the approval timer. Rejecting: only this item is rejected.
-
-    The holder is ended before the winner is approved, so the database's one-holder
-    constraint holds at every statement. Every claim touched then takes the status its items
-    summarise.
+    one partner per programme. The reviewer may approve any claim on the item: a contender
+    or the current holder, with a required rationale (see `_award`). Rejecting rejects only
+    this contender's item; the note is then optional.
     """
     _require_reviewer(reviewer)
-    note = _text(note)
+    note = _require_rationale(note) if approve else _text(note)
     with transaction.atomic():
         item = ClaimItem.objects.filter(pk=item_id).exclude(claim__status=ClaimStatus.DRAFT).first()
         if item is None:
@@ -312,110 +333,135 @@ def item_decide(*, reviewer, item_id, approve: bool, note: str = "") -> ClaimIte
             claim_ids |= set(_rivals(item).values_list("claim_id", flat=True))
         claims = _lock_in_order(claim_ids)
         # Re-read everything under the locks: another reviewer may have decided first.
-        item = ClaimItem.objects.select_related("product", "subscription", "workload").get(pk=item_id)
+        item = ClaimItem.objects.select_related("claim", "product", "subscription", "workload").get(pk=item_id)
         claim = claims[item.claim_id]
-        if item.outcome != ItemOutcome.CONTESTED or claim.status not in REVIEW_STATUSES:
-            raise ClaimError(
-                _("%(item)s on claim #%(claim)s is no longer waiting for arbitration (it is %(outcome)s).")
-                % {"item": _item_name(item), "claim": claim.pk, "outcome": item.get_outcome_display()}
-            )
         if approve:
-            _approve_contested(item, claim, claims, reviewer=reviewer, note=note)
+            is_holder = item.outcome == ItemOutcome.APPROVED
+            if not (_is_contender(item, claim) or (is_holder and _has_contenders(item))):
+                raise _not_in_arbitration(item, claim)
+            _award(item, claims, winner=item, reviewer=reviewer, rationale=note)
         else:
+            if not _is_contender(item, claim):
+                raise _not_in_arbitration(item, claim)
             _reject_contested(item, claim, reviewer=reviewer, note=note)
     return item
 
 
-def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], *, reviewer, note: str) -> None:
-    rivals = list(_rivals(item))
+def legacy_holder_approve(*, reviewer, item_id, legacy_id, rationale: str) -> LegacyAssociation:
+    """Keep the item with the partner whose association from before the claim model holds it:
+    every claim contesting it loses (see `_award`); the association stands."""
+    _require_reviewer(reviewer)
+    rationale = _require_rationale(rationale)
+    with transaction.atomic():
+        item = ClaimItem.objects.filter(pk=item_id).exclude(claim__status=ClaimStatus.DRAFT).first()
+        if item is None:
+            raise Http404
+        claims = _lock_in_order({item.claim_id, *_rivals(item).values_list("claim_id", flat=True)})
+        item = ClaimItem.objects.select_related("claim", "product", "subscription", "workload").get(pk=item_id)
+        legacy = (
+            _legacy_holders(item, item.claim.tenant_id).select_for_update(of=("self",)).filter(pk=legacy_id).first()
+        )
+        if legacy is None:
+            raise Http404
+        if not _has_contenders(item):
+            raise _not_in_arbitration(item, claims[item.claim_id])
+        _award(item, claims, winner=legacy, reviewer=reviewer, rationale=rationale)
+    return legacy
+
+
+def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, rationale: str) -> None:
+    """Give `item`'s thing and programme to `winner` (one of its claim items, or a legacy
+    association), every partner told in their claim's comments with the rationale.
+
+    Every other holder's association ends (a claim's approved item, another partner's
+    legacy association); every other open claim on it is rejected (another partner was
+    chosen). A winning contender is approved if its own opt-out window has closed,
+    otherwise it waits (pending) for the approval timer. The holder is ended before the
+    winner is approved, so the database's one-holder constraint holds at every statement.
+    Every claim touched then takes the status its items summarise.
+    """
+    winner_item = winner if isinstance(winner, ClaimItem) else None
+    rivals = [rival for rival in [item, *_rivals(item)] if winner_item is None or rival.pk != winner_item.pk]
+    rivals = [rival for rival in rivals if rival.outcome == ItemOutcome.APPROVED or rival.outcome in UNDECIDED]
     if {rival.claim_id for rival in rivals} - claims.keys():
         # A competing claim reached review between the first read and the locks.
         raise ClaimError(_("Another claim on this item has just reached review. Open the comparison again."))
     now = timezone.now()
+    winner_claim = claims[winner_item.claim_id] if winner_item else None
+    won = {"winner_claim": winner_claim.pk} if winner_claim else {"winner_legacy": winner.pk}
+    ended = [rival for rival in rivals if rival.outcome == ItemOutcome.APPROVED]
+    rejected = [rival for rival in rivals if rival.outcome in UNDECIDED]
+
     # 1. The previous holder's association ends, before anyone else is approved.
-    for rival in rivals:
-        if rival.outcome != ItemOutcome.APPROVED:
-            continue
+    for rival in ended:
         rival_claim = claims[rival.claim_id]
-        rival.outcome = ItemOutcome.ENDED
-        rival.save(update_fields=["outcome"])
+        lifecycle.item_move([rival], ItemOutcome.ENDED, now=now)
         lifecycle.record_event(
-            rival_claim,
-            action=ITEM_ENDED,
-            actor=reviewer,
-            data=_item_data(rival, arbitration=True, winner_claim=claim.pk),
+            rival_claim, action=ITEM_ENDED, actor=reviewer, data=_item_data(rival, arbitration=True, **won)
         )
         with _in_partner_language(rival_claim):
-            _tell_partner(
-                rival_claim,
-                reviewer,
-                _(
-                    "After reviewing a competing claim, the reviewers approved another partner for %(item)s. Your "
-                    "association with this item has ended."
-                )
-                % {"item": _item_name(rival)},
+            message = _(
+                "After reviewing a competing claim, the reviewers approved another partner for %(item)s. Your "
+                "association with this item has ended."
             )
+            _tell_partner(rival_claim, reviewer, _with_note(message % {"item": _item_name(rival)}, rationale))
 
     # 2. Every other open claim on the item loses it.
-    for rival in rivals:
-        if rival.outcome not in UNDECIDED:
-            continue
+    for rival in rejected:
         rival_claim = claims[rival.claim_id]
-        rival.outcome = ItemOutcome.REJECTED
-        rival.decided_at = now
-        rival.save(update_fields=["outcome", "decided_at"])
+        lifecycle.item_move([rival], ItemOutcome.REJECTED, now=now)
         lifecycle.record_event(
             rival_claim,
             action=ITEM_REJECTED,
             actor=reviewer,
-            data=_item_data(rival, rejection_reason=RejectionReason.LOST_ARBITRATION, winner_claim=claim.pk),
+            data=_item_data(rival, rejection_reason=RejectionReason.LOST_ARBITRATION, **won),
         )
         with _in_partner_language(rival_claim):
-            _tell_partner(
-                rival_claim,
-                reviewer,
-                _(
-                    "Another partner also claimed %(item)s. After comparing both partners' proof of execution, "
-                    "the reviewers chose the other partner: this item is rejected."
-                )
-                % {"item": _item_name(rival)},
+            message = _(
+                "Another partner also claimed %(item)s. After comparing both partners' proof of execution, "
+                "the reviewers chose the other partner: this item is rejected."
             )
+            _tell_partner(rival_claim, reviewer, _with_note(message % {"item": _item_name(rival)}, rationale))
 
-    # 3. So does a legacy association of another partner.
-    legacy = _legacy_holders(item, claim.tenant_id).exclude(partner_id=claim.partner_id)
+    # 3. So does another partner's legacy association.
+    legacy = _legacy_holders(item, item.claim.tenant_id)
+    legacy = legacy.exclude(partner_id=winner_claim.partner_id) if winner_claim else legacy.exclude(pk=winner.pk)
     legacy_ended = list(legacy.values_list("pk", flat=True))
     legacy.update(ended_at=now)
 
-    # 4. The winner: approved now if the customer can no longer opt out, else at the deadline.
-    window_closed = opt_out_window_closed(claim, now=now)
-    data = _item_data(
-        item,
-        ended_items=[rival.pk for rival in rivals if rival.outcome == ItemOutcome.ENDED],
-        rejected_items=[rival.pk for rival in rivals if rival.outcome == ItemOutcome.REJECTED],
-        legacy_ended=legacy_ended,
-    )
-    if window_closed:
-        item.outcome = ItemOutcome.APPROVED
-        item.decided_at = now
-        item.save(update_fields=["outcome", "decided_at"])
-        lifecycle.record_event(claim, action=ITEM_APPROVED, actor=reviewer, reason=note, data=data)
-        with _in_partner_language(claim):
-            message = _("After comparing the competing claims, the reviewers approved %(item)s for your organisation.")
-            _tell_partner(claim, reviewer, _with_note(message % {"item": _item_name(item)}, note))
-    else:
-        item.outcome = ItemOutcome.PENDING
-        item.save(update_fields=["outcome"])
-        lifecycle.record_event(claim, action=ARBITRATION_WON, actor=reviewer, reason=note, data=data)
-        with _in_partner_language(claim):
-            message = _(
+    # 4. The winner keeps what it holds; a contender is approved now if the customer can no
+    # longer opt out, else at its deadline.
+    if winner_claim:
+        data = _item_data(
+            winner_item,
+            ended_items=[rival.pk for rival in ended],
+            rejected_items=[rival.pk for rival in rejected],
+            legacy_ended=legacy_ended,
+        )
+        if winner_item.outcome == ItemOutcome.APPROVED:
+            lifecycle.record_event(winner_claim, action=ARBITRATION_WON, actor=reviewer, reason=rationale, data=data)
+            message = gettext_noop(
+                "After comparing the competing claims, the reviewers confirmed %(item)s for your organisation."
+            )
+        elif opt_out_window_closed(winner_claim, now=now):
+            lifecycle.item_move([winner_item], ItemOutcome.APPROVED, now=now)
+            lifecycle.record_event(winner_claim, action=ITEM_APPROVED, actor=reviewer, reason=rationale, data=data)
+            message = gettext_noop(
+                "After comparing the competing claims, the reviewers approved %(item)s for your organisation."
+            )
+        else:
+            lifecycle.item_move([winner_item], ItemOutcome.PENDING, now=now)
+            lifecycle.record_event(winner_claim, action=ARBITRATION_WON, actor=reviewer, reason=rationale, data=data)
+            message = gettext_noop(
                 "After comparing the competing claims, the reviewers chose your organisation for %(item)s. It will "
                 "be approved when the customer's opt-out window closes."
             )
-            _tell_partner(claim, reviewer, _with_note(message % {"item": _item_name(item)}, note))
+        with _in_partner_language(winner_claim):  # the message is translated in the partner's language
+            _tell_partner(winner_claim, reviewer, _with_note(_(message) % {"item": _item_name(winner_item)}, rationale))
 
     # Partners read their own History: the reasons never name the other partner.
     for claim_id in sorted(claims):
-        if claim_id == claim.pk:
+        if winner_claim and claim_id == winner_claim.pk:
             reason = _("Arbitration of %(item)s: this claim was chosen.")
         else:
             reason = _("Arbitration of %(item)s: another partner was chosen.")
@@ -428,9 +474,7 @@ def _approve_contested(item: ClaimItem, claim: Claim, claims: dict[int, Claim], 
 
 
 def _reject_contested(item: ClaimItem, claim: Claim, *, reviewer, note: str) -> None:
-    item.outcome = ItemOutcome.REJECTED
-    item.decided_at = timezone.now()
-    item.save(update_fields=["outcome", "decided_at"])
+    lifecycle.item_move([item], ItemOutcome.REJECTED)
     # "Another partner was chosen" only if another partner still holds or seeks the item.
     rival_stands = (
         _rivals(item).exclude(claim__partner_id=claim.partner_id).exists()
@@ -528,6 +572,48 @@ class Arbitration:
     def is_decidable(entry: ClaimItem) -> bool:
         return entry.outcome == ItemOutcome.CONTESTED and entry.claim.status in REVIEW_STATUSES
 
+    @property
+    def in_arbitration(self) -> bool:
+        """Some claim on the item is waiting for a reviewer's decision."""
+        return bool(self.decidable_ids)
+
+    def can_approve(self, entry: ClaimItem) -> bool:
+        """Which claims the reviewer may approve: any contender, and the current holder, while
+        the item is in arbitration (a legacy holder too: see `legacy_holder_approve`)."""
+        return self.in_arbitration and (self.is_decidable(entry) or entry.outcome == ItemOutcome.APPROVED)
+
+
+@dataclass(frozen=True)
+class QueuedArbitration:
+    """One item and programme waiting for arbitration: `item` is its oldest contested item
+    (the comparison page to open)."""
+
+    item: ClaimItem
+    contenders: int
+    waiting_since: datetime.datetime | None
+
+
+def arbitration_queue(*, reviewer) -> list[QueuedArbitration]:
+    """Every item and programme in arbitration (a contested item on a claim under review or
+    waiting for the partner), oldest first: by when its earliest contender was submitted.
+    Two queries whatever the length of the queue."""
+    _require_reviewer(reviewer)
+    groups = list(
+        ClaimItem.objects.filter(outcome=ItemOutcome.CONTESTED, claim__status__in=REVIEW_STATUSES)
+        .values("item_key", "program")
+        .annotate(waiting_since=Min("claim__submitted_at"), contenders=Count("pk"), first_item=Min("pk"))
+        .order_by(F("waiting_since").asc(nulls_last=True), "first_item")
+    )
+    items = ClaimItem.objects.select_related("claim__tenant", "product", "subscription", "workload").in_bulk(
+        [group["first_item"] for group in groups]
+    )
+    return [
+        QueuedArbitration(
+            item=items[group["first_item"]], contenders=group["contenders"], waiting_since=group["waiting_since"]
+        )
+        for group in groups
+    ]
+
 
 def arbitration_for(*, reviewer, item_id) -> Arbitration:
     """The side-by-side comparison for the item's (thing, programme), in a fixed number of
@@ -546,7 +632,8 @@ def arbitration_for(*, reviewer, item_id) -> Arbitration:
         .exclude(claim__status=ClaimStatus.DRAFT)
         .select_related("claim__partner", "claim__mpn", "claim__tenant", "product", "subscription", "workload")
         .prefetch_related(
-            Prefetch("claim__proofs", queryset=ProofOfExecution.objects.order_by("uploaded_at", "id")),
+            # Newest first: arbitration weighs the newest proof of execution (section 5, step 9).
+            Prefetch("claim__proofs", queryset=ProofOfExecution.objects.order_by("-uploaded_at", "-id")),
             Prefetch("claim__comments", queryset=Comment.objects.select_related("author").order_by("created_at", "id")),
         )
         .order_by("claim__submitted_at", "pk")

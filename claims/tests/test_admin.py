@@ -54,6 +54,7 @@ def admin_urls(claim, item, proof):
         ("post", reverse("admin:claims_claim_reject", args=[claim.pk])),
         ("get", reverse("admin:claims_claim_arbitrate", args=[item.pk])),
         ("post", reverse("admin:claims_claim_arbitrate", args=[item.pk])),
+        ("get", reverse("admin:claims_claim_arbitration_queue")),
         ("get", reverse("admin:claims_claim_proof_download", args=[proof.pk])),
         ("get", reverse("admin:claims_claimevent_changelist")),
         ("get", reverse("admin:claims_comment_changelist")),
@@ -394,7 +395,8 @@ def test_arbitration_page_refuses_an_item_from_another_comparison(reviewer):
     first, _ = competing_claims()
     elsewhere, _ = competing_claims()
     response = as_user(reviewer).post(
-        reverse("admin:claims_claim_arbitrate", args=[first.pk]), {"item": elsewhere.pk, "decision": "approve"}
+        reverse("admin:claims_claim_arbitrate", args=[first.pk]),
+        {"item": elsewhere.pk, "decision": "approve", "note": "Clear SOW"},
     )
     assert response.status_code == 404
     elsewhere.refresh_from_db()
@@ -405,8 +407,8 @@ def test_a_decision_already_taken_is_shown_as_a_message(reviewer):
     first, second = competing_claims()
     url = reverse("admin:claims_claim_arbitrate", args=[first.pk])
     client = as_user(reviewer)
-    client.post(url, {"item": first.pk, "decision": "approve"})
-    response = client.post(url, {"item": second.pk, "decision": "approve"})
+    client.post(url, {"item": first.pk, "decision": "approve", "note": "Clear SOW"})
+    response = client.post(url, {"item": second.pk, "decision": "approve", "note": "Clear SOW"})
     assert any("no longer waiting for arbitration" in message for message in messages_of(response))
 
 

@@ -1,10 +1,21 @@
 """The state machine's one mechanism and the invariants the database holds."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
 
 from claims import lifecycle
-from claims.models import TRANSITIONS, ClaimEvent, ClaimStatus, ItemOutcome
+from claims.models import (
+    DECIDED_OUTCOMES,
+    ITEM_TRANSITIONS,
+    TRANSITIONS,
+    ClaimEvent,
+    ClaimItem,
+    ClaimStatus,
+    ItemOutcome,
+)
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from cpor.models import Program
 
@@ -110,6 +121,77 @@ def test_the_database_holds_at_most_one_approved_holder_per_item_and_programme()
     SubscriptionItemFactory(
         claim=rival, subscription=first.subscription, program=Program.OSA_SELL, outcome=ItemOutcome.APPROVED
     )
+
+
+# --- Item outcomes: one table, one function -----------------------------------------------------
+
+ITEM_MOVES = [(from_outcome, to_outcome) for from_outcome in ItemOutcome.values for to_outcome in ItemOutcome.values]
+ALLOWED_ITEM_MOVES = [move for move in ITEM_MOVES if move[1] in ITEM_TRANSITIONS[move[0]]]
+FORBIDDEN_ITEM_MOVES = [move for move in ITEM_MOVES if move[1] not in ITEM_TRANSITIONS[move[0]]]
+
+
+def test_every_outcome_has_a_row_in_the_item_transition_table():
+    assert set(ITEM_TRANSITIONS) == set(ItemOutcome.values)
+
+
+def test_rejected_and_ended_items_lead_nowhere_and_an_approved_item_can_only_end():
+    assert ITEM_TRANSITIONS[ItemOutcome.REJECTED] == ITEM_TRANSITIONS[ItemOutcome.ENDED] == frozenset()
+    assert ITEM_TRANSITIONS[ItemOutcome.APPROVED] == {ItemOutcome.ENDED}
+
+
+@pytest.mark.parametrize(("from_outcome", "to_outcome"), ALLOWED_ITEM_MOVES)
+def test_every_move_the_item_table_allows_works_and_stamps_decided_at_for_a_decision(from_outcome, to_outcome):
+    item = SubscriptionItemFactory(outcome=from_outcome)
+    moment = timezone.now() - timedelta(minutes=5)
+    with transaction.atomic():
+        (moved,) = lifecycle.item_move(ClaimItem.objects.filter(pk=item.pk), to_outcome, now=moment)
+    item.refresh_from_db()
+    assert item.outcome == moved.outcome == to_outcome
+    assert item.decided_at == moved.decided_at == (moment if to_outcome in DECIDED_OUTCOMES else None)
+
+
+@pytest.mark.parametrize(("from_outcome", "to_outcome"), FORBIDDEN_ITEM_MOVES)
+def test_every_move_the_item_table_forbids_is_refused_and_changes_nothing(from_outcome, to_outcome):
+    item = SubscriptionItemFactory(outcome=from_outcome)
+    with pytest.raises(lifecycle.InvalidTransition), transaction.atomic():
+        lifecycle.item_move([item], to_outcome)
+    item.refresh_from_db()
+    assert (item.outcome, item.decided_at) == (from_outcome, None)
+
+
+def test_one_forbidden_item_refuses_the_whole_move_in_english_and_french():
+    claim = ClaimFactory()
+    pending = SubscriptionItemFactory(claim=claim)
+    rejected = SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.REJECTED)
+    for language, words in (("en", "cannot go from Rejected to Approved"), ("fr", "passer de Rejetée à Approuvée")):
+        with (
+            translation.override(language),
+            pytest.raises(lifecycle.InvalidTransition, match=words),
+            transaction.atomic(),
+        ):
+            lifecycle.item_move([pending, rejected], ItemOutcome.APPROVED)
+    assert list(ClaimItem.objects.filter(claim=claim).order_by("pk").values_list("outcome", flat=True)) == [
+        ItemOutcome.PENDING,
+        ItemOutcome.REJECTED,
+    ]
+
+
+def test_item_move_checks_the_outcome_in_the_database_not_the_callers_copy():
+    item = SubscriptionItemFactory(outcome=ItemOutcome.PENDING)
+    ClaimItem.objects.filter(pk=item.pk).update(outcome=ItemOutcome.REJECTED)
+    with pytest.raises(lifecycle.InvalidTransition), transaction.atomic():
+        lifecycle.item_move([item], ItemOutcome.APPROVED)
+    item.refresh_from_db()
+    assert item.outcome == ItemOutcome.REJECTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_item_move_refuses_to_run_outside_a_transaction():
+    item = SubscriptionItemFactory()
+    with pytest.raises(RuntimeError):
+        lifecycle.item_move([item], ItemOutcome.APPROVED)
+    item.refresh_from_db()
+    assert item.outcome == ItemOutcome.PENDING
 
 
 def test_the_database_refuses_an_unknown_status():

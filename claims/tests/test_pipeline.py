@@ -149,7 +149,8 @@ class TestValidation:
         comment = Comment.objects.get(claim=rival)
         assert "arbitration" in comment.body
         assert first.partner.name not in comment.body
-        assert first.items.get().outcome == ItemOutcome.PENDING
+        # The earlier claim is contested too: filing first wins nothing (see TestCompetingClaims).
+        assert first.items.get().outcome == ItemOutcome.CONTESTED
 
     def test_validation_runs_once_however_often_it_is_called(self):
         claim = validated_claim()
@@ -475,3 +476,128 @@ def test_a_second_pass_of_every_periodic_job_does_nothing():
     assert claim.status == ClaimStatus.APPROVED
     assert claim.events.filter(action="approved").count() == 1
     assert len([m for m in mail.outbox if m.to[0].endswith("customer.example")]) == 2
+
+
+def rival_of(claim, **claim_fields):
+    """Another partner's claim, submitted, on the same subscription as `claim`'s item."""
+    rival = ClaimFactory(mpn=MpnIdFactory(), tenant=claim.tenant, **claim_fields)
+    SubscriptionItemFactory(claim=rival, subscription=claim.items.get().subscription)
+    return submit(rival)
+
+
+def validate(claim):
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        pipeline.claim_validate(claim_id=claim.pk)
+        pipeline.customer_emails_send(claim_id=claim.pk)
+    claim.refresh_from_db()
+    return claim
+
+
+class TestCompetingClaims:
+    """PRODUCT.md section 5 step 7: overlapping items are contested on every open claim that
+    holds them, whoever filed first, and the timer never approves them."""
+
+    def test_every_open_claim_on_the_item_is_contested_whichever_was_filed_first(self):
+        fabrikam = validated_claim()
+        northwind = validate(rival_of(fabrikam))
+        fabrikam.refresh_from_db()
+        assert fabrikam.items.get().outcome == ItemOutcome.CONTESTED
+        assert northwind.items.get().outcome == ItemOutcome.CONTESTED
+        assert fabrikam.items.get().decided_at is None
+        assert (fabrikam.status, northwind.status) == (ClaimStatus.UNDER_REVIEW, ClaimStatus.UNDER_REVIEW)
+
+    def test_the_earlier_partner_is_told_in_its_own_claims_comments_in_its_language(self):
+        from cpor.tests.factories import UserFactory
+
+        fabrikam = validated_claim(created_by=UserFactory(language="fr"))
+        northwind = validate(rival_of(fabrikam))
+        comment = Comment.objects.get(claim=fabrikam)
+        assert "arbitrage" in comment.body
+        assert northwind.partner.name not in comment.body
+        event = fabrikam.events.get(action="competing_claim")
+        assert event.data == {"items": [fabrikam.items.get().pk]}
+
+    def test_an_approved_item_stays_with_its_holder_and_only_the_newcomer_is_contested(self):
+        holder = validated_claim()
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
+        newcomer = validate(rival_of(holder))
+        holder.refresh_from_db()
+        assert (holder.status, holder.items.get().outcome) == (ClaimStatus.APPROVED, ItemOutcome.APPROVED)
+        assert newcomer.items.get().outcome == ItemOutcome.CONTESTED
+        assert not Comment.objects.filter(claim=holder).exists()
+
+    def test_a_rival_still_submitted_is_contested_with_this_claim_when_it_is_validated(self):
+        first = validated_claim()
+        second = rival_of(first)
+        third = validate(rival_of(first))
+        second.refresh_from_db()
+        assert second.status == ClaimStatus.SUBMITTED
+        assert second.items.get().outcome == ItemOutcome.PENDING
+        validate(second)
+        outcomes = [claim.items.get().outcome for claim in (first, second, third)]
+        assert outcomes == [ItemOutcome.CONTESTED] * 3
+
+    def test_the_timer_never_approves_the_earlier_claims_contested_item(self):
+        fabrikam = validated_claim()
+        validate(rival_of(fabrikam))
+        assert pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(days=1)) == 0
+        fabrikam.refresh_from_db()
+        assert fabrikam.status == ClaimStatus.UNDER_REVIEW
+        assert fabrikam.items.get().outcome == ItemOutcome.CONTESTED
+        assert not fabrikam.events.filter(action__in=("items_approved", "approved")).exists()
+
+    def test_the_timer_approves_the_uncontested_items_and_the_claim_stays_under_review(self):
+        fabrikam = submitted_claim()
+        free = SubscriptionItemFactory(claim=fabrikam)
+        fabrikam = validate(fabrikam)
+        northwind = ClaimFactory(mpn=MpnIdFactory(), tenant=fabrikam.tenant)
+        contested = fabrikam.items.exclude(pk=free.pk).get()
+        SubscriptionItemFactory(claim=northwind, subscription=contested.subscription)
+        validate(submit(northwind))
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(days=1))
+        fabrikam.refresh_from_db()
+        free.refresh_from_db()
+        contested.refresh_from_db()
+        assert (free.outcome, contested.outcome) == (ItemOutcome.APPROVED, ItemOutcome.CONTESTED)
+        assert free.decided_at == DEADLINE_UTC + datetime.timedelta(days=1)
+        assert fabrikam.status == ClaimStatus.UNDER_REVIEW
+
+    def test_revenue_association_items_are_never_contested(self):
+        first = validated_claim(activity=Activity.REVENUE)
+        first.items.update(program="")
+        rival = ClaimFactory(mpn=MpnIdFactory(), tenant=first.tenant, activity=Activity.REVENUE)
+        SubscriptionItemFactory(claim=rival, subscription=first.items.get().subscription, program="")
+        validate(submit(rival))
+        assert {first.items.get().outcome, rival.items.get().outcome} == {ItemOutcome.PENDING}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_validations_of_competing_claims_at_once_contest_both_items():
+    """Each validation locks both claims in primary-key order: the second waits for the
+    first, then finds the first's item and contests both; neither deadlocks."""
+    first = submitted_claim()
+    second = rival_of(first)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(claim):
+        barrier.wait()
+        try:
+            pipeline.claim_validate(claim_id=claim.pk)
+        except Exception as error:  # a deadlock would surface here
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(claim,)) for claim in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    for claim in (first, second):
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+        assert claim.items.get().outcome == ItemOutcome.CONTESTED
+        assert claim.events.filter(action="competing_claim").count() == 1

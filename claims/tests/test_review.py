@@ -8,10 +8,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from claims import lifecycle, review, selectors, services
-from claims.models import Activity, ClaimEvent, ClaimItem, ClaimStatus, Comment, ItemOutcome, RejectionReason
+from claims.models import Activity, Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ItemOutcome, RejectionReason
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory, WorkloadItemFactory
 from cpor.models import Program
 from cpor.tests.factories import MpnIdFactory, UserFactory
@@ -19,6 +19,9 @@ from tenants.models import LegacyAssociation
 from tenants.tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
+
+# What a reviewer must write to approve a partner in arbitration; every partner reads it.
+RATIONALE = "The signed statement of work is the most recent."
 
 
 # --- Helpers (also used by test_admin) ------------------------------------------------------------
@@ -120,7 +123,7 @@ def test_only_reviewers_may_use_the_review_services(claim, incentives_admin):
         with pytest.raises(PermissionDenied):
             review.claim_reject(reviewer=user, claim_id=claim.pk, reason=RejectionReason.INSUFFICIENT_POE)
         with pytest.raises(PermissionDenied):
-            review.item_decide(reviewer=user, item_id=claim.items.get().pk, approve=True)
+            review.item_decide(reviewer=user, item_id=claim.items.get().pk, approve=True, note=RATIONALE)
         with pytest.raises(PermissionDenied):
             review.claims_for_review(reviewer=user)
     assert snapshot(claim) == before
@@ -323,7 +326,7 @@ def test_reject_keeps_an_item_already_won_in_arbitration_and_the_claim_is_approv
     winner, loser = competing_claims(window_closed=True)
     other = SubscriptionItemFactory(claim=winner.claim)
     review.claim_request_information(reviewer=reviewer, claim_id=winner.claim_id, message="And the other one?")
-    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
     assert winner.claim.items.get(pk=winner.pk).outcome == ItemOutcome.APPROVED
 
     review.claim_reject(reviewer=reviewer, claim_id=winner.claim_id, reason=RejectionReason.MISSING_PRODUCTS)
@@ -369,15 +372,19 @@ def test_arbitration_loser_is_rejected_and_told_in_the_comments(reviewer):
     assert event.data["winner_claim"] == winner.claim_id
     comment = loser.claim.comments.get()
     assert not comment.is_internal and "chose the other partner" in comment.body
-    # What the loser reads never names the partner who won, nor the note written to the winner.
-    told = [comment.body, *loser.claim.events.values_list("reason", flat=True)]
-    assert not any(winner.claim.partner.name in text or "CIO" in text for text in told)
+    # Every partner reads the reviewer's rationale; nothing the system writes names the winner.
+    assert "Their SOW is signed by the CIO." in comment.body
+    told = [
+        comment.body.replace("Their SOW is signed by the CIO.", ""),
+        *loser.claim.events.values_list("reason", flat=True),
+    ]
+    assert not any(winner.claim.partner.name in text for text in told)
 
 
 def test_arbitration_winner_waits_for_the_opt_out_window_to_close(reviewer):
     winner, loser = competing_claims(window_closed=False)
 
-    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
 
     refreshed(winner, loser, winner.claim, loser.claim)
     assert winner.outcome == ItemOutcome.PENDING and winner.decided_at is None
@@ -391,7 +398,7 @@ def test_arbitration_winner_waits_for_the_opt_out_window_to_close(reviewer):
 def test_arbitration_rejects_every_other_contender(reviewer):
     winner, *losers = competing_claims(3)
 
-    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
 
     assert {item.outcome for item in refreshed(*losers)} == {ItemOutcome.REJECTED}
 
@@ -403,7 +410,7 @@ def test_arbitration_ends_the_previous_holder_and_keeps_one_holder(reviewer):
     put_approved(holder_claim)
     (challenger,) = competing_claims(1, subscription=subscription, window_closed=True)
 
-    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=True, note=RATIONALE)
 
     refreshed(holder, challenger, holder_claim)
     assert holder.outcome == ItemOutcome.ENDED
@@ -424,7 +431,7 @@ def test_arbitration_for_an_open_window_still_ends_the_holder_so_the_timer_can_a
     put_approved(holder_claim)
     (challenger,) = competing_claims(1, subscription=subscription, window_closed=False)
 
-    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=True, note=RATIONALE)
 
     refreshed(holder, challenger)
     assert (holder.outcome, challenger.outcome) == (ItemOutcome.ENDED, ItemOutcome.PENDING)
@@ -438,7 +445,7 @@ def test_the_holder_keeps_other_items_and_stays_approved(reviewer):
     put_approved(holder_claim)
     (challenger,) = competing_claims(1, subscription=subscription)
 
-    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=True, note=RATIONALE)
 
     refreshed(holder, kept, holder_claim)
     assert (holder.outcome, kept.outcome, holder_claim.status) == (
@@ -467,7 +474,7 @@ def test_arbitration_ends_another_partners_legacy_association(reviewer):
         since="2020-01-01",
     )
 
-    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=True, note=RATIONALE)
 
     refreshed(legacy, own, challenger)
     assert legacy.ended_at is not None
@@ -489,7 +496,7 @@ def test_arbitration_of_a_workload_ends_the_legacy_microsoft_365_association(rev
         partner=other_mpn.partner, mpn=other_mpn, tenant=claim.tenant, workload=first.workload, since="2019-06-01"
     )
 
-    review.item_decide(reviewer=reviewer, item_id=second.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=second.pk, approve=True, note=RATIONALE)
 
     refreshed(first, second, legacy)
     assert (first.outcome, second.outcome) == (ItemOutcome.REJECTED, ItemOutcome.APPROVED)
@@ -503,7 +510,7 @@ def test_arbitration_touches_only_the_same_programme(reviewer):
         claim=loser.claim, subscription=subscription, program=Program.OSA_SELL, outcome=ItemOutcome.CONTESTED
     )
 
-    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
 
     refreshed(loser, presales, loser.claim)
     assert (loser.outcome, presales.outcome) == (ItemOutcome.REJECTED, ItemOutcome.CONTESTED)
@@ -514,7 +521,7 @@ def test_the_winners_other_pending_items_keep_the_claim_under_review(reviewer):
     winner, loser = competing_claims(window_closed=True)
     SubscriptionItemFactory(claim=winner.claim)
 
-    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
 
     refreshed(winner, winner.claim)
     assert winner.outcome == ItemOutcome.APPROVED
@@ -529,7 +536,7 @@ def test_arbitration_leaves_a_claim_not_yet_validated_to_the_pipeline(reviewer):
     with transaction.atomic():
         lifecycle.transition(lifecycle.lock_claim(late_claim.pk), ClaimStatus.SUBMITTED, action="submitted")
 
-    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
 
     refreshed(late, late_claim)
     assert (late.outcome, late_claim.status) == (ItemOutcome.PENDING, ClaimStatus.SUBMITTED)
@@ -563,16 +570,16 @@ def test_deciding_an_item_that_is_not_contested_is_refused_and_nothing_changes(r
     item = claim.items.get()
     before = snapshot(claim)
     with pytest.raises(lifecycle.ClaimError, match="no longer waiting for arbitration"):
-        review.item_decide(reviewer=reviewer, item_id=item.pk, approve=True)
+        review.item_decide(reviewer=reviewer, item_id=item.pk, approve=True, note=RATIONALE)
     assert snapshot(claim) == before
 
 
 def test_a_decided_arbitration_cannot_be_decided_again(reviewer):
     winner, loser = competing_claims()
-    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
     before = snapshot(winner.claim, loser.claim)
     with pytest.raises(lifecycle.ClaimError):
-        review.item_decide(reviewer=reviewer, item_id=loser.pk, approve=True)
+        review.item_decide(reviewer=reviewer, item_id=loser.pk, approve=True, note=RATIONALE)
     assert snapshot(winner.claim, loser.claim) == before
 
 
@@ -582,14 +589,14 @@ def test_an_item_of_a_claim_that_left_review_cannot_be_decided(reviewer):
         lifecycle.transition(lifecycle.lock_claim(winner.claim_id), ClaimStatus.OPTED_OUT, action="opted_out")
     before = snapshot(winner.claim, loser.claim)
     with pytest.raises(lifecycle.ClaimError):
-        review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True)
+        review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
     assert snapshot(winner.claim, loser.claim) == before
 
 
 def test_an_item_of_a_draft_is_not_found(reviewer):
     item = SubscriptionItemFactory(outcome=ItemOutcome.CONTESTED)
     with pytest.raises(Http404):
-        review.item_decide(reviewer=reviewer, item_id=item.pk, approve=True)
+        review.item_decide(reviewer=reviewer, item_id=item.pk, approve=True, note=RATIONALE)
     with pytest.raises(Http404):
         review.arbitration_for(reviewer=reviewer, item_id=item.pk)
 
@@ -648,6 +655,198 @@ def test_arbitration_reads_a_constant_number_of_queries(reviewer, django_assert_
             [comment.author for comment in entry.claim.comments.all()]
 
 
+# --- Every claim on the item may win, with a rationale every partner reads -------------------------
+
+
+def holder_and_challengers(count=1, *, window_closed=True):
+    """A claim approved on a subscription, and `count` other partners' claims contesting it."""
+    subscription = SubscriptionFactory()
+    holder_claim = ClaimFactory(tenant=subscription.tenant)
+    holder = SubscriptionItemFactory(claim=holder_claim, subscription=subscription, outcome=ItemOutcome.APPROVED)
+    put_approved(holder_claim)
+    return holder, competing_claims(count, subscription=subscription, window_closed=window_closed)
+
+
+def legacy_holder_of(subscription, mpn=None):
+    mpn = mpn or MpnIdFactory()
+    return LegacyAssociation.objects.create(
+        partner=mpn.partner, mpn=mpn, tenant=subscription.tenant, subscription=subscription, since="2020-01-01"
+    )
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Write the rationale"), ("fr", "Rédigez la justification")])
+def test_approving_in_arbitration_needs_a_rationale_and_without_one_nothing_changes(reviewer, language, words):
+    winner, loser = competing_claims()
+    legacy = legacy_holder_of(winner.subscription)
+    before = snapshot(winner.claim, loser.claim)
+    with translation.override(language):
+        with pytest.raises(lifecycle.ClaimError, match=words):
+            review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note="   ")
+        with pytest.raises(lifecycle.ClaimError, match=words):
+            review.legacy_holder_approve(reviewer=reviewer, item_id=winner.pk, legacy_id=legacy.pk, rationale="")
+    assert snapshot(winner.claim, loser.claim) == before
+    legacy.refresh_from_db()
+    assert legacy.ended_at is None
+
+
+def test_every_partner_is_told_in_their_claims_comments_with_the_rationale(reviewer):
+    holder, (winner, loser) = holder_and_challengers(2)
+
+    review.item_decide(reviewer=reviewer, item_id=winner.pk, approve=True, note=RATIONALE)
+
+    for claim in (holder.claim, winner.claim, loser.claim):
+        (comment,) = claim.comments.filter(is_internal=False)
+        assert RATIONALE in comment.body
+    assert "approved another partner" in holder.claim.comments.get().body
+    assert "chose the other partner" in loser.claim.comments.get().body
+    assert "approved" in winner.claim.comments.get().body
+
+
+def test_the_current_holder_can_be_approved_and_keeps_its_item_while_every_contender_loses(reviewer):
+    holder, (first, second) = holder_and_challengers(2)
+
+    review.item_decide(reviewer=reviewer, item_id=holder.pk, approve=True, note=RATIONALE)
+
+    refreshed(holder, first, second, holder.claim, first.claim, second.claim)
+    assert (holder.outcome, holder.claim.status) == (ItemOutcome.APPROVED, ClaimStatus.APPROVED)
+    assert (first.outcome, second.outcome) == (ItemOutcome.REJECTED, ItemOutcome.REJECTED)
+    assert {first.claim.rejection_reason, second.claim.rejection_reason} == {RejectionReason.LOST_ARBITRATION}
+    event = holder.claim.events.get(action=review.ARBITRATION_WON)
+    assert (event.reason, sorted(event.data["rejected_items"])) == (RATIONALE, sorted([first.pk, second.pk]))
+    assert "confirmed" in holder.claim.comments.get().body
+
+
+def test_a_holder_with_nobody_contesting_it_cannot_be_approved_again(reviewer):
+    holder, (challenger,) = holder_and_challengers(1)
+    review.item_decide(reviewer=reviewer, item_id=challenger.pk, approve=False)
+    before = snapshot(holder.claim, challenger.claim)
+    with pytest.raises(lifecycle.ClaimError, match="no longer waiting for arbitration"):
+        review.item_decide(reviewer=reviewer, item_id=holder.pk, approve=True, note=RATIONALE)
+    assert snapshot(holder.claim, challenger.claim) == before
+
+
+def test_a_legacy_holder_can_be_approved_every_contender_loses_and_its_association_stands(reviewer):
+    first, second = competing_claims()
+    legacy = legacy_holder_of(first.subscription)
+    other_legacy = legacy_holder_of(first.subscription)
+
+    review.legacy_holder_approve(reviewer=reviewer, item_id=first.pk, legacy_id=legacy.pk, rationale=RATIONALE)
+
+    refreshed(first, second, first.claim, second.claim, legacy, other_legacy)
+    assert (first.outcome, second.outcome) == (ItemOutcome.REJECTED, ItemOutcome.REJECTED)
+    assert (first.claim.status, first.claim.rejection_reason) == (
+        ClaimStatus.REJECTED,
+        RejectionReason.LOST_ARBITRATION,
+    )
+    assert legacy.ended_at is None and other_legacy.ended_at is not None
+    assert first.claim.events.get(action=review.ITEM_REJECTED).data["winner_legacy"] == legacy.pk
+    assert RATIONALE in second.claim.comments.get().body
+    assert legacy.partner.name not in second.claim.comments.get().body
+
+
+def test_approving_a_legacy_holder_ends_a_claims_holder_too(reviewer):
+    holder, (challenger,) = holder_and_challengers(1)
+    legacy = legacy_holder_of(holder.subscription)
+
+    review.legacy_holder_approve(reviewer=reviewer, item_id=challenger.pk, legacy_id=legacy.pk, rationale=RATIONALE)
+
+    refreshed(holder, challenger, holder.claim)
+    assert (holder.outcome, challenger.outcome, holder.claim.status) == (
+        ItemOutcome.ENDED,
+        ItemOutcome.REJECTED,
+        ClaimStatus.ENDED,
+    )
+
+
+def test_a_legacy_holder_of_another_item_or_with_nothing_in_arbitration_is_refused(reviewer):
+    first, second = competing_claims()
+    elsewhere = legacy_holder_of(SubscriptionFactory())
+    with pytest.raises(Http404):
+        review.legacy_holder_approve(reviewer=reviewer, item_id=first.pk, legacy_id=elsewhere.pk, rationale=RATIONALE)
+    legacy = legacy_holder_of(first.subscription)
+    review.item_decide(reviewer=reviewer, item_id=first.pk, approve=False)
+    review.item_decide(reviewer=reviewer, item_id=second.pk, approve=False)
+    before = snapshot(first.claim, second.claim)
+    with pytest.raises(lifecycle.ClaimError, match="no longer waiting for arbitration"):
+        review.legacy_holder_approve(reviewer=reviewer, item_id=first.pk, legacy_id=legacy.pk, rationale=RATIONALE)
+    assert snapshot(first.claim, second.claim) == before
+
+
+def test_only_reviewers_may_approve_a_legacy_holder(incentives_admin):
+    first, _ = competing_claims()
+    legacy = legacy_holder_of(first.subscription)
+    with pytest.raises(PermissionDenied):
+        review.legacy_holder_approve(
+            reviewer=incentives_admin, item_id=first.pk, legacy_id=legacy.pk, rationale=RATIONALE
+        )
+    legacy.refresh_from_db()
+    assert legacy.ended_at is None
+
+
+def test_fabrikam_then_northwind_both_go_to_arbitration_and_either_may_win(reviewer):
+    """Issue 7: Fabrikam files, Northwind files a minute later; both items are contested and
+    the comparison offers "Approve this partner" for each."""
+    from claims import pipeline
+
+    subscription = SubscriptionFactory()
+    claims = []
+    for name in ("Fabrikam", "Northwind"):
+        claim = ClaimFactory(tenant=subscription.tenant, name=name)
+        SubscriptionItemFactory(claim=claim, subscription=subscription)
+        with transaction.atomic():
+            locked = lifecycle.lock_claim(claim.pk)
+            locked.submitted_at = timezone.now()
+            lifecycle.transition(locked, ClaimStatus.SUBMITTED, action="submitted", fields=["submitted_at"])
+        pipeline.claim_validate(claim_id=claim.pk)
+        claims.append(claim)
+    fabrikam, northwind = (claim.items.get() for claim in claims)
+
+    arbitration = review.arbitration_for(reviewer=reviewer, item_id=northwind.pk)
+
+    assert (fabrikam.outcome, northwind.outcome) == (ItemOutcome.CONTESTED, ItemOutcome.CONTESTED)
+    assert arbitration.decidable_ids == {fabrikam.pk, northwind.pk}
+    assert all(arbitration.can_approve(entry) for entry in arbitration.claim_items)
+
+
+def test_the_comparison_shows_proof_of_execution_newest_first(reviewer):
+    from claims.models import ProofOfExecution
+    from claims.tests.factories import ProofFactory
+
+    first, _ = competing_claims()
+    older = ProofFactory(claim=first.claim, original_name="older.pdf")
+    newer = ProofFactory(claim=first.claim, original_name="newer.pdf")
+    ProofOfExecution.objects.filter(pk=older.pk).update(uploaded_at=timezone.now() - timedelta(days=30))
+
+    arbitration = review.arbitration_for(reviewer=reviewer, item_id=first.pk)
+
+    entry = next(entry for entry in arbitration.claim_items if entry.pk == first.pk)
+    assert [proof.pk for proof in entry.claim.proofs.all()] == [newer.pk, older.pk]
+
+
+def test_the_arbitration_queue_lists_each_contested_item_once_oldest_first(reviewer):
+    recent = competing_claims(2)
+    oldest = competing_claims(3)
+    Claim.objects.filter(pk=oldest[1].claim_id).update(submitted_at=timezone.now() - timedelta(days=20))
+    uncontested = ClaimFactory()
+    SubscriptionItemFactory(claim=uncontested)
+    put_under_review(uncontested)
+    decided = competing_claims(1)
+    review.item_decide(reviewer=reviewer, item_id=decided[0].pk, approve=False)
+
+    queue = review.arbitration_queue(reviewer=reviewer)
+
+    assert [(entry.item.item_key, entry.contenders) for entry in queue] == [
+        (oldest[0].item_key, 3),
+        (recent[0].item_key, 2),
+    ]
+    assert queue[0].waiting_since == Claim.objects.get(pk=oldest[1].claim_id).submitted_at
+
+
+def test_only_reviewers_see_the_arbitration_queue(incentives_admin):
+    with pytest.raises(PermissionDenied):
+        review.arbitration_queue(reviewer=incentives_admin)
+
+
 # --- Local helpers --------------------------------------------------------------------------------
 
 
@@ -686,7 +885,7 @@ def test_two_reviewers_deciding_at_once_approve_exactly_one_partner(reviewer):
     def decide(user, item):
         try:
             start.wait()
-            review.item_decide(reviewer=user, item_id=item.pk, approve=True)
+            review.item_decide(reviewer=user, item_id=item.pk, approve=True, note=RATIONALE)
             outcomes[item.pk] = "decided"
         except lifecycle.ClaimError:
             outcomes[item.pk] = "refused"
