@@ -457,3 +457,123 @@ def test_audit_lists_search_by_claim_id_or_text(reviewer, claim):
         assert client.get(url, {"q": "sow"}).status_code == 200
     response = client.get(reverse("admin:claims_comment_changelist"), {"q": "sow"})
     assert [comment.body for comment in response.context["cl"].result_list] == ["Checked the SOW"]
+
+
+# --- Arbitration: every claim may win, with a rationale; the queue ------------------------------------
+
+
+def test_arbitration_page_offers_approve_for_the_holder_the_legacy_holder_and_every_contender(reviewer):
+    from claims.tests.test_review import holder_and_challengers, legacy_holder_of
+
+    holder, (first, second) = holder_and_challengers(2)
+    legacy = legacy_holder_of(holder.subscription)
+    content = as_user(reviewer).get(reverse("admin:claims_claim_arbitrate", args=[first.pk])).content.decode()
+    for entry in (holder, first, second):
+        assert f'name="item" value="{entry.pk}"' in content
+    assert f'id="legacy-{legacy.pk}"' in content and f'name="legacy" value="{legacy.pk}"' in content
+    assert legacy.partner.name in content
+    assert content.count("Approve this partner") == 4
+    assert content.count('name="decision" value="reject"') == 2  # contenders only
+    assert "Rationale (required to approve" in content
+
+
+def test_arbitration_page_lists_proof_of_execution_newest_first_with_upload_dates(reviewer):
+    from claims.models import ProofOfExecution
+
+    first, _ = competing_claims()
+    older = ProofFactory(claim=first.claim, original_name="older-sow.pdf")
+    ProofFactory(claim=first.claim, original_name="newer-sow.pdf")
+    ProofOfExecution.objects.filter(pk=older.pk).update(uploaded_at=timezone.now() - timedelta(days=40))
+    content = as_user(reviewer).get(reverse("admin:claims_claim_arbitrate", args=[first.pk])).content.decode()
+    assert content.index("newer-sow.pdf") < content.index("older-sow.pdf")
+    assert "Proof of execution, newest first" in content
+
+
+def test_approving_without_a_rationale_is_refused_with_a_message_and_nothing_changes(reviewer):
+    first, second = competing_claims()
+    url = reverse("admin:claims_claim_arbitrate", args=[first.pk])
+    response = as_user(reviewer).post(url, {"item": first.pk, "decision": "approve", "note": "  "})
+    assert response.status_code == 302 and response["Location"] == url
+    assert any("Write the rationale" in message for message in messages_of(response))
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.outcome, second.outcome) == (ItemOutcome.CONTESTED, ItemOutcome.CONTESTED)
+    assert not Comment.objects.filter(claim_id__in=[first.claim_id, second.claim_id]).exists()
+
+
+def test_the_refusal_reads_in_french_for_a_french_reviewer(reviewer):
+    reviewer.language = "fr"
+    reviewer.save(update_fields=["language"])
+    first, _ = competing_claims()
+    url = reverse("admin:claims_claim_arbitrate", args=[first.pk])
+    response = as_user(reviewer).post(
+        url, {"item": first.pk, "decision": "approve", "note": ""}, HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert any("Rédigez la justification" in message for message in messages_of(response))
+
+
+def test_posting_approve_for_the_legacy_holder_rejects_every_contender(reviewer):
+    from claims.tests.test_review import legacy_holder_of
+
+    first, second = competing_claims()
+    legacy = legacy_holder_of(first.subscription)
+    url = reverse("admin:claims_claim_arbitrate", args=[second.pk])
+    response = as_user(reviewer).post(url, {"legacy": legacy.pk, "decision": "approve", "note": "Long-standing SOW"})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    legacy.refresh_from_db()
+    assert (first.outcome, second.outcome, legacy.ended_at) == (ItemOutcome.REJECTED, ItemOutcome.REJECTED, None)
+    assert "Long-standing SOW" in Comment.objects.get(claim_id=first.claim_id).body
+
+
+def test_a_legacy_association_of_another_item_is_not_found_on_the_page(reviewer):
+    from claims.tests.test_review import legacy_holder_of
+    from tenants.tests.factories import SubscriptionFactory
+
+    first, _ = competing_claims()
+    elsewhere = legacy_holder_of(SubscriptionFactory())
+    response = as_user(reviewer).post(
+        reverse("admin:claims_claim_arbitrate", args=[first.pk]),
+        {"legacy": elsewhere.pk, "decision": "approve", "note": "Why not"},
+    )
+    assert response.status_code == 404
+    first.refresh_from_db()
+    assert first.outcome == ItemOutcome.CONTESTED
+
+
+def test_a_legacy_association_cannot_be_rejected_from_the_page(reviewer):
+    from claims.tests.test_review import legacy_holder_of
+
+    first, _ = competing_claims()
+    legacy = legacy_holder_of(first.subscription)
+    response = as_user(reviewer).post(
+        reverse("admin:claims_claim_arbitrate", args=[first.pk]), {"legacy": legacy.pk, "decision": "reject"}
+    )
+    assert any("can only be approved" in message for message in messages_of(response))
+    legacy.refresh_from_db()
+    assert legacy.ended_at is None
+
+
+def test_the_arbitration_queue_lists_items_oldest_first_and_links_to_each_comparison(reviewer):
+    recent, _ = competing_claims()
+    oldest, *_ = competing_claims(3)
+    Claim.objects.filter(pk=oldest.claim_id).update(submitted_at=timezone.now() - timedelta(days=30))
+    response = as_user(reviewer).get(reverse("admin:claims_claim_arbitration_queue"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    first_link = reverse("admin:claims_claim_arbitrate", args=[oldest.pk])
+    second_link = reverse("admin:claims_claim_arbitrate", args=[recent.pk])
+    assert first_link in content and second_link in content
+    assert content.index(first_link) < content.index(second_link)
+    assert [entry.contenders for entry in response.context["queue"]] == [3, 2]
+
+
+def test_the_arbitration_queue_says_when_nothing_waits(reviewer, claim):
+    response = as_user(reviewer).get(reverse("admin:claims_claim_arbitration_queue"))
+    assert "No item is waiting for arbitration." in response.content.decode()
+
+
+def test_the_claims_list_links_to_the_arbitration_queue(reviewer):
+    content = as_user(reviewer).get(reverse("admin:claims_claim_changelist")).content.decode()
+    assert reverse("admin:claims_claim_arbitration_queue") in content
