@@ -1,10 +1,19 @@
 """Reads for the usage data of approved associations and for the legacy associations a
 partner still has (PRODUCT.md section 5, steps 6 and 8).
 
-A partner sees a customer's monthly usage only for its own approved items: a usage row
-(tenant, workload name or product code, month) belongs to an approved item when it is the
-claim's tenant and the item's workload (Microsoft 365) or its subscription's product
-(Business Applications). Pending, contested, rejected and ended items show nothing.
+A partner sees a customer's monthly usage only for its own approved items, and only from
+the month the item was approved (Partner Center counts usage from the claim date). A usage
+row (tenant, workload name or product code, month, and for Business Applications perhaps a
+subscription) belongs to an approved item when it is the claim's tenant and:
+
+- Microsoft 365: the item's workload;
+- Business Applications: the item's subscription, where the feed gives figures per
+  subscription. The tenant's figures for the product as a whole (no subscription) are the
+  item's only when they can be nobody else's: the tenant holds no other subscription to
+  that product, and the feed gives no per-subscription figures for it. Otherwise two
+  partners holding two subscriptions of one product would read each other's figures.
+
+Pending, contested, rejected and ended items show nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +21,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, Trunc
 
 from cpor import access
-from tenants.models import LegacyAssociation, Tenant
+from tenants.models import LegacyAssociation, Subscription, Tenant, Usage
 
 from .models import Claim, ClaimItem, ItemOutcome
 
@@ -44,9 +53,10 @@ def usage_rows_visible_to(user, filters: UsageFilters | None = None) -> QuerySet
         return ClaimItem.objects.none().values()
     filters = filters or UsageFilters()
     usage = "claim__tenant__usage__"
-    conditions = Q(claim__partner=partner, outcome=ItemOutcome.APPROVED) & (
-        Q(workload__isnull=False, **{f"{usage}workload": F("workload__name")})
-        | Q(subscription__isnull=False, **{f"{usage}workload": F("product__code")})
+    conditions = (
+        Q(claim__partner=partner, outcome=ItemOutcome.APPROVED)
+        & _usage_of_the_item(usage)
+        & Q(**{f"{usage}month__gte": _approval_month()})
     )
     if filters.tenant is not None:
         conditions &= Q(claim__tenant=filters.tenant)
@@ -72,6 +82,32 @@ def usage_rows_visible_to(user, filters: UsageFilters | None = None) -> QuerySet
         )
         .order_by("customer_name", "-month", "workload_name", "claim_number", "attribution")
     )
+
+
+def _approval_month():
+    """The first day of the month the item was approved in (UTC): usage counts from then."""
+    return Trunc("decided_at", "month", output_field=DateField(), tzinfo=datetime.UTC)
+
+
+def _usage_of_the_item(usage: str) -> Q:
+    """Which of the tenant's usage rows (joined as `usage`) are the item's (module docstring)."""
+    workload = Q(workload__isnull=False, **{f"{usage}workload": F("workload__name")})
+    claimed_subscription = Q(
+        subscription__isnull=False,
+        **{f"{usage}subscription": F("subscription"), f"{usage}workload": F("product__code")},
+    )
+    other_subscription = Subscription.objects.filter(
+        tenant=OuterRef("claim__tenant"), product=OuterRef("product")
+    ).exclude(pk=OuterRef("subscription"))
+    per_subscription_figures = Usage.objects.filter(
+        tenant=OuterRef("claim__tenant"), workload=OuterRef("product__code"), subscription__isnull=False
+    )
+    whole_product = (
+        Q(subscription__isnull=False, **{f"{usage}subscription__isnull": True, f"{usage}workload": F("product__code")})
+        & ~Exists(other_subscription)
+        & ~Exists(per_subscription_figures)
+    )
+    return workload | claimed_subscription | whole_product
 
 
 def attribution_type(program: str) -> str:

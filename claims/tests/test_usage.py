@@ -361,3 +361,134 @@ def test_dynamics_and_power_bi_associations_are_valid_until_the_subscription_end
     page = response.content.decode()
     assert "valid until the subscription expires" in page
     assert "Power BI Pro" in page
+
+
+# --- Whose figures: the claimed subscription's, from the approval month on (issue 7, section 5) --
+
+MID_FEBRUARY = datetime.datetime(2026, 2, 14, 16, 0, tzinfo=datetime.UTC)
+
+
+def subscription_usage(subscription, month, users):
+    return Usage.objects.create(
+        tenant=subscription.tenant,
+        subscription=subscription,
+        workload=subscription.product.code,
+        month=month,
+        monthly_active_users=users,
+        paid_available_units=users,
+    )
+
+
+def approved_on(partner, subscription, decided_at=DECIDED):
+    claim = ClaimFactory(mpn__partner=partner, tenant=subscription.tenant)
+    SubscriptionItemFactory(claim=claim, subscription=subscription, outcome=ItemOutcome.APPROVED, decided_at=decided_at)
+    return put_approved(claim)
+
+
+def users_seen(client, **query):
+    """(month, monthly active users) of every CSV row, and the page's rows as the same pairs."""
+    csv_pairs = sorted((row[9], row[3]) for row in csv_rows(client.get(USAGE_CSV, query))[1:])
+    page_pairs = sorted(
+        (row["month"].isoformat(), str(row["monthly_active_users"])) for row in client.get(USAGE, query).context["rows"]
+    )
+    assert csv_pairs == page_pairs
+    return csv_pairs
+
+
+@pytest.fixture
+def two_subscriptions(partner, other_partner):
+    """Litware holds two Dynamics 365 Sales subscriptions: Fabrikam's approved claim is on
+    the first, Northwind's on the second. The feed gives each one's figures, and the
+    tenant's figures for the product as a whole."""
+    litware = TenantFactory(name="Litware", domains=["litware.com"])
+    sales = ProductFactory(code="D365_SALES", name="Dynamics 365 Sales")
+    ours = SubscriptionFactory(tenant=litware, product=sales)
+    theirs = SubscriptionFactory(tenant=litware, product=sales)
+    approved_on(partner, ours)
+    approved_on(other_partner, theirs)
+    for month in (JAN, FEB):
+        subscription_usage(ours, month, 11)
+        subscription_usage(theirs, month, 22)
+        usage(litware, "D365_SALES", month, users=33)
+    return {"ours": ours, "theirs": theirs, "tenant": litware, "product": sales}
+
+
+def test_a_partner_sees_only_the_claimed_subscriptions_figures(login, partner, other_partner, two_subscriptions):
+    ours = login(partner_user(partner, Role.BILLING_ADMIN))
+    assert users_seen(ours) == [("2026-01-01", "11"), ("2026-02-01", "11")]
+
+    theirs = login(partner_user(other_partner, Role.INCENTIVES_USER))
+    assert users_seen(theirs) == [("2026-01-01", "22"), ("2026-02-01", "22")]
+
+
+def test_the_tenants_figures_for_a_product_show_when_they_can_be_nobody_elses(login, incentives_admin, partner):
+    # A format 1 feed: no subscription on the usage; the tenant holds one subscription of it.
+    tenant = TenantFactory()
+    subscription = SubscriptionFactory(tenant=tenant)
+    approved_on(partner, subscription)
+    usage(tenant, subscription.product.code, JAN, users=7)
+
+    assert users_seen(login(incentives_admin)) == [("2026-01-01", "7")]
+
+
+def test_the_tenants_figures_are_hidden_when_it_holds_another_subscription_of_the_product(
+    login, incentives_admin, partner
+):
+    tenant = TenantFactory()
+    subscription = SubscriptionFactory(tenant=tenant)
+    SubscriptionFactory(tenant=tenant, product=subscription.product)  # someone else's, perhaps
+    approved_on(partner, subscription)
+    usage(tenant, subscription.product.code, JAN, users=7)
+
+    assert users_seen(login(incentives_admin)) == []
+
+
+def test_the_tenants_figures_give_way_to_the_subscriptions_own(login, incentives_admin, partner):
+    # Both kinds for one subscription: its own figures only, never a month twice.
+    tenant = TenantFactory()
+    subscription = SubscriptionFactory(tenant=tenant)
+    approved_on(partner, subscription)
+    usage(tenant, subscription.product.code, JAN, users=7)
+    subscription_usage(subscription, JAN, 5)
+
+    assert users_seen(login(incentives_admin)) == [("2026-01-01", "5")]
+
+
+def test_months_before_the_approval_month_are_not_shown(login, incentives_admin, partner):
+    tenant = TenantFactory()
+    subscription = SubscriptionFactory(tenant=tenant)
+    approved_on(partner, subscription, decided_at=MID_FEBRUARY)
+    m365 = ClaimFactory(mpn__partner=partner, tenant=tenant, solution_area="Microsoft 365", activity=Activity.USAGE)
+    exchange = WorkloadFactory(name="Exchange Online")
+    WorkloadItemFactory(claim=m365, workload=exchange, outcome=ItemOutcome.APPROVED, decided_at=MID_FEBRUARY)
+    put_approved(m365)
+    for month, users in ((JAN, 1), (FEB, 2), (MAR, 3)):
+        subscription_usage(subscription, month, users)
+        usage(tenant, "Exchange Online", month, users=users * 10)
+
+    assert users_seen(login(incentives_admin)) == [
+        ("2026-02-01", "2"),
+        ("2026-02-01", "20"),
+        ("2026-03-01", "3"),
+        ("2026-03-01", "30"),
+    ]
+
+
+def test_the_month_filter_cannot_reach_before_the_approval_month(login, incentives_admin, partner):
+    tenant = TenantFactory()
+    subscription = SubscriptionFactory(tenant=tenant)
+    approved_on(partner, subscription, decided_at=MID_FEBRUARY)
+    for month, users in ((JAN, 1), (FEB, 2)):
+        subscription_usage(subscription, month, users)
+
+    client = login(incentives_admin)
+    assert users_seen(client, month_from="2025-12", month_to="2026-01") == []
+    assert users_seen(client, month_from="2025-12") == [("2026-02-01", "2")]
+
+
+def test_the_page_says_whose_figures_it_shows_in_english_and_french(login, partner):
+    english = login(partner_user(partner, Role.INCENTIVES_USER)).get(USAGE).content.decode()
+    assert "only the claimed subscription's figures are shown" in english
+
+    french = login(partner_user(partner, Role.INCENTIVES_USER, language="fr")).get(USAGE).content.decode()
+    assert "seuls les chiffres de l’abonnement revendiqué sont affichés" in french
