@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import translation
 
 from cpor.models import Role
-from cpor.tests.factories import PASSWORD, PartnerFactory, partner_user
+from cpor.tests.factories import PASSWORD, MpnIdFactory, PartnerFactory, partner_user
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
@@ -15,11 +15,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
-def _english_between_tests():
-    """A test that switched the language (the middleware activates the user's) must not
-    leave later tests in French."""
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
+def _english():
+    """Every test starts in English, and one that switched the language (the middleware
+    activates the user's in the test thread) leaves no French behind."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture
@@ -30,6 +30,12 @@ def partner(db):
 @pytest.fixture
 def other_partner(db):
     return PartnerFactory(name="Northwind Test")
+
+
+@pytest.fixture
+def mpn(partner):
+    """The partner's MPN ID, enrolled in every programme."""
+    return MpnIdFactory(partner=partner, mpn_id="1112223")
 
 
 @pytest.fixture

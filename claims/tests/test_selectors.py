@@ -4,7 +4,6 @@ import pytest
 from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
 
 from claims import selectors
 from claims.models import Activity, ClaimStatus, Comment
@@ -22,18 +21,6 @@ from tenants.models import SolutionArea
 from tenants.tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """Messages are compared in English, whatever language an earlier test left active."""
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def mpn(partner):
-    return MpnIdFactory(partner=partner, mpn_id="1112223")
 
 
 def own_claim(mpn, **fields):

@@ -10,7 +10,6 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.http import Http404
-from django.utils import translation
 
 from claims import services
 from claims.lifecycle import ClaimError
@@ -29,13 +28,6 @@ from cpor.tests.factories import MpnIdFactory, partner_user
 from tenants.models import SolutionArea, SubscriptionStatus
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """Messages are compared in English, whatever language an earlier test left active."""
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

@@ -8,19 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import translation
 
 from claims import uploads
 from claims.tests.factories import PDF_BYTES
 
 TEMPLATE = Path(uploads.__file__).resolve().parent / "resources" / "poe-template.en.docx"
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """Messages are compared in English, whatever language an earlier test left active."""
-    with translation.override("en"):
-        yield
 
 
 def png_bytes() -> bytes:

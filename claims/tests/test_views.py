@@ -9,7 +9,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
 
 from claims.models import Activity, ClaimEvent, ClaimStatus, Comment, ProofOfExecution
 from claims.tests.factories import (
@@ -25,19 +24,6 @@ from tenants.models import SolutionArea
 from tenants.tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """Each test starts in English and leaves no language active behind it (the middleware
-    activates the user's language in this thread)."""
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def mpn(partner):
-    return MpnIdFactory(partner=partner, mpn_id="1112223")
 
 
 @pytest.fixture
@@ -163,10 +149,57 @@ def test_only_an_incentives_admin_writes(client, partner, objects, role, name, k
     assert ProofOfExecution.objects.count() == 2
 
 
+# What each write URL answers an Incentives admin, called as `call` calls it: its page (200),
+# or the page it sends them to (url name, object kind, suffix).
+WRITE_ANSWERS = {
+    "claims:comment": ("claims:detail", "claim", "#comments"),  # saved, back to the comments
+    "claims:proof_add": ("claims:detail", "claim", "#proof"),  # no file in the form: back, with the error
+    "claims:new": 200,
+    "claims:new_activity": ("claims:new", None, "?"),  # no MPN ID or customer chosen yet: the first step
+    "claims:new_associate": ("claims:new", None, "?"),
+    "claims:draft_details": 200,
+    "claims:draft_items": 200,
+    "claims:draft_contacts": 200,
+    "claims:draft_proof": 200,
+    "claims:draft_submit": 200,
+    "claims:draft_delete": 200,  # the confirmation page: nothing is deleted by a GET
+    "claims:draft_proof_remove": ("claims:draft_proof", "draft", ""),
+    "claims:submit": ("claims:draft_submit", "draft", ""),  # no products yet: back, with what is missing
+}
+
+
+def stored(objects) -> dict:
+    return {
+        "statuses": {kind: type(objects[kind]).objects.get(pk=objects[kind].pk).status for kind in ("claim", "draft")},
+        "comments": list(Comment.objects.values_list("claim_id", "body")),
+        "proofs": set(ProofOfExecution.objects.values_list("pk", flat=True)),
+    }
+
+
 @pytest.mark.parametrize(("name", "kind", "method"), WRITE_URLS)
 def test_an_incentives_admin_reaches_every_write_page(client, incentives_admin, objects, name, kind, method):
     client.force_login(incentives_admin)
-    assert call(client, method, url_for(name, kind, objects)).status_code in (200, 302)
+    before = stored(objects)
+
+    response = call(client, method, url_for(name, kind, objects))
+
+    answer = WRITE_ANSWERS[name]
+    if answer == 200:
+        assert response.status_code == 200
+    else:
+        target, target_kind, suffix = answer
+        assert response.status_code == 302
+        assert response["Location"] == url_for(target, target_kind, objects) + suffix
+    expected = before
+    if name == "claims:comment":  # the comment answers the information request
+        expected = {
+            **before,
+            "statuses": {**before["statuses"], "claim": ClaimStatus.UNDER_REVIEW},
+            "comments": [(objects["claim"].pk, "Hello")],
+        }
+    elif name == "claims:draft_proof_remove":
+        expected = {**before, "proofs": before["proofs"] - {objects["draft_proof"].pk}}
+    assert stored(objects) == expected
 
 
 # --- Overview and list -----------------------------------------------------------------------

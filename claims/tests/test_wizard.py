@@ -6,21 +6,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import translation
 
 from claims.models import Claim, ClaimEvent, ClaimStatus, ProofOfExecution
 from claims.tests.factories import PDF_BYTES, ClaimFactory, SubscriptionItemFactory, directory_world
 from cpor.tests.factories import MpnIdFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    """Each test starts in English and leaves no language active behind it (the middleware
-    activates the user's language in this thread)."""
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

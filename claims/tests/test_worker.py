@@ -13,12 +13,14 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
-from claims import lifecycle, tasks
+from claims import services
 from claims.models import ClaimStatus
-from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
+from claims.tests.factories import ClaimFactory, ProofFactory, SubscriptionItemFactory
 from cpor.celery import app
+from cpor.models import Role
+from cpor.tests.factories import partner_user
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -90,17 +92,17 @@ def wait_for(predicate, timeout=40, what="condition"):
     raise AssertionError(f"Timed out waiting for {what}")
 
 
-def submit(claim):
-    """What claim_submit does: freeze the claim, then hand it to the pipeline after commit."""
-    with transaction.atomic():
-        lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.SUBMITTED, action="submitted")
-        transaction.on_commit(lambda: tasks.enqueue_validation(claim.pk))
+def complete_draft():
+    """A draft with everything Submit claim asks for, and the Incentives admin who filed it."""
+    claim = ClaimFactory()
+    SubscriptionItemFactory(claim=claim)
+    ProofFactory(claim=claim)
+    return claim, partner_user(claim.partner, Role.INCENTIVES_ADMIN)
 
 
 def test_submit_validate_email_and_opt_out_through_a_real_worker(worker, tmp_path, client):
-    claim = ClaimFactory()
-    SubscriptionItemFactory(claim=claim)
-    submit(claim)
+    claim, filer = complete_draft()
+    services.claim_submit(user=filer, claim_id=claim.pk)
 
     def status():
         claim.refresh_from_db()
@@ -132,13 +134,14 @@ def test_submit_validate_email_and_opt_out_through_a_real_worker(worker, tmp_pat
 
 
 def test_with_the_broker_down_submission_stands_and_the_periodic_job_validates_later(tmp_path):
-    claim = ClaimFactory()
-    SubscriptionItemFactory(claim=claim)
-    with transaction.atomic():
-        lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.SUBMITTED, action="submitted")
+    claim, filer = complete_draft()
 
-    # The web process with an unreachable broker: enqueueing fails, the submission stands.
-    script = f"from claims import tasks; tasks.enqueue_validation({claim.pk}); print('submitted')"
+    # Submit claim in a web process whose broker is unreachable: queueing the validation
+    # fails after the commit, and the submission stands.
+    script = (
+        "from claims import services; from cpor.models import User;"
+        f"services.claim_submit(user=User.objects.get(pk={filer.pk}), claim_id={claim.pk}); print('submitted')"
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=settings.BASE_DIR,
@@ -169,9 +172,8 @@ def test_with_the_broker_down_submission_stands_and_the_periodic_job_validates_l
 
 
 def test_a_worker_killed_after_taking_a_job_loses_nothing_and_validates_once(worker, tmp_path):
-    claim = ClaimFactory()
-    SubscriptionItemFactory(claim=claim)
-    submit(claim)
+    claim, filer = complete_draft()
+    services.claim_submit(user=filer, claim_id=claim.pk)
     # Kill the worker hard as soon as it has taken the validation job.
     received = wait_for(lambda: "claims.validate_claim" in (worker.stdout.readline() or ""), what="the job")
     assert received
