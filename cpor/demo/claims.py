@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from claims import pipeline, services
 from claims.models import Activity, Claim, ClaimStatus
@@ -24,6 +26,11 @@ DEMO_POE = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
+
+
+# When the demo's approved claims were filed: before the first month of usage in the demo
+# feed (2026-05), since a partner sees usage from the month of approval on.
+APPROVED_CLAIMS_FILED_AT = datetime.datetime(2026, 4, 13, 9, 30, tzinfo=datetime.UTC)
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,24 @@ def demo_claims_ensure() -> int:
 
 
 def _file(spec: DemoClaim, user) -> Claim:
+    if spec.outcome != ClaimStatus.APPROVED:
+        return _file_now(spec, user)
+    # An approved claim reads as a real one would: filed in the past, its opt-out window run
+    # from then and closed, approved by the timer minutes after the deadline. The demo sets
+    # its clock back for that; never forward, which would date the approval, and the
+    # "Associated on" of its usage, in the future.
+    filed_at = min(APPROVED_CLAIMS_FILED_AT, timezone.now() - datetime.timedelta(days=28))
+    with time_machine.travel(filed_at, tick=True):
+        claim = _file_now(spec, user)
+    with time_machine.travel(claim.opt_out_deadline + datetime.timedelta(minutes=5), tick=True):
+        pipeline.claim_approve_if_due(claim_id=claim.pk)
+    claim.refresh_from_db()
+    return claim
+
+
+def _file_now(spec: DemoClaim, user) -> Claim:
+    """File the claim through the wizard's services and, unless it stays a draft, submit it
+    and validate it as the worker would."""
     subscription = Subscription.objects.select_related("product").get(subscription_id=spec.subscription_id)
     claim = services.claim_create_draft(
         user=user,
@@ -145,9 +170,5 @@ def _file(spec: DemoClaim, user) -> Claim:
     )
     services.claim_submit(user=user, claim_id=claim.pk)
     pipeline.claim_validate(claim_id=claim.pk)
-    if spec.outcome == ClaimStatus.APPROVED:
-        # The demo's own clock: as if the five business days had passed without an opt-out.
-        claim.refresh_from_db()
-        pipeline.claim_approve_if_due(claim_id=claim.pk, now=claim.opt_out_deadline + datetime.timedelta(seconds=1))
     claim.refresh_from_db()
     return claim

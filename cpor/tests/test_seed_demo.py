@@ -224,3 +224,39 @@ def test_seed_demo_files_demo_claims_through_the_services_once():
     fabrikam = User.objects.get(email="incentives@fabrikam.example").membership.partner
     assert validation.is_competing(partner=fabrikam, item_key=held.item_key, program=held.program)
     assert Claim.objects.filter(status=ClaimStatus.APPROVED, partner=fabrikam).exists()
+
+
+def test_no_demo_date_is_in_the_future():
+    """Demo data reads as real data would: what happened, happened before now, and an
+    approved claim's window closed before its approval."""
+    from django.utils import timezone
+
+    from claims.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, ProofOfExecution
+    from notifications.models import Notification
+
+    call_command("seed_demo")
+    now = timezone.now()
+
+    moments = [
+        *Claim.objects.values_list("created_at", "submitted_at", "notified_at", "decided_at"),
+        *ClaimItem.objects.values_list("decided_at"),
+        *ClaimEvent.objects.values_list("created_at"),
+        *ProofOfExecution.objects.values_list("uploaded_at"),
+        *Notification.objects.values_list("created_at"),
+    ]
+    assert [moment for row in moments for moment in row if moment and moment > now] == []
+    approved = Claim.objects.filter(status=ClaimStatus.APPROVED)
+    assert approved.count() == 2
+    for claim in approved:
+        assert claim.submitted_at < claim.notified_at < claim.opt_out_deadline < claim.decided_at < now
+        assert claim.events.get(action="approved").created_at >= claim.opt_out_deadline
+
+
+def test_the_demos_approved_claims_show_usage_data():
+    from claims.usage import usage_rows_visible_to
+
+    call_command("seed_demo")
+
+    for email in ("incentives@fabrikam.example", "incentives@northwind.example"):
+        months = {row["month"].isoformat()[:7] for row in usage_rows_visible_to(User.objects.get(email=email))}
+        assert months == {"2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"}, email
