@@ -172,6 +172,20 @@ class ContestedFilter(YesNoAnnotationFilter):
 # --- Claims ------------------------------------------------------------------------------------------------
 
 
+def moment_column(field: str, description, *, customers: bool = False):
+    """A read-only date column that names its zone: the customer's (`customers`) or the reader's."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj):
+        value = getattr(obj, field)
+        if value is None:
+            return "—"
+        zone = obj.tenant.time_zone if customers and obj.tenant else None
+        return presentation.format_moment(value, time_zone=zone)
+
+    return column
+
+
 @admin.register(Claim)
 class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     change_form_template = "admin/claims/claim/change_form.html"
@@ -184,8 +198,8 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         "solution_area",
         "activity",
         "status",
-        "submitted_at",
-        "opt_out_deadline",
+        "submitted_column",
+        "opt_out_deadline_column",
         "review_due_column",
         "contested_column",
     )
@@ -220,17 +234,25 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             _("Dates"),
             {
                 "fields": (
-                    "created_at",
-                    "submitted_at",
-                    "notified_at",
-                    "opt_out_deadline",
+                    "created_column",
+                    "submitted_column",
+                    "notified_column",
+                    "opt_out_deadline_column",
                     "review_due_column",
-                    "decided_at",
-                    "updated_at",
+                    "decided_column",
+                    "updated_column",
                 )
             },
         ),
     )
+    # Every moment names its zone: the customer's for what its business days set, the
+    # reader's (UTC: users have none of their own) for what happened.
+    created_column = moment_column("created_at", _("created"))
+    submitted_column = moment_column("submitted_at", _("submitted"))
+    notified_column = moment_column("notified_at", _("customer notified"))
+    opt_out_deadline_column = moment_column("opt_out_deadline", _("opt-out deadline"), customers=True)
+    decided_column = moment_column("decided_at", _("decided"))
+    updated_column = moment_column("updated_at", _("updated"))
     readonly_fields = (
         "name",
         "status",
@@ -255,13 +277,13 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         "technical_contact_email",
         "partner_contact_name",
         "partner_contact_email",
-        "created_at",
-        "submitted_at",
-        "notified_at",
-        "opt_out_deadline",
+        "created_column",
+        "submitted_column",
+        "notified_column",
+        "opt_out_deadline_column",
         "review_due_column",
-        "decided_at",
-        "updated_at",
+        "decided_column",
+        "updated_column",
     )
 
     def get_queryset(self, request):
@@ -300,7 +322,10 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     def review_due_column(self, claim):
         if claim.review_due_at is None:
             return "—"
-        due = presentation.format_moment(claim.review_due_at)
+        # Due at the end of one of the customer's business days, like the opt-out deadline.
+        due = presentation.format_moment(
+            claim.review_due_at, time_zone=claim.tenant.time_zone if claim.tenant else None
+        )
         if review.is_review_overdue(claim):
             return format_html('{} <strong class="review-overdue" style="color:#ba2121">{}</strong>', due, _("Overdue"))
         return due
@@ -529,13 +554,14 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
 class ClaimEventAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     """The append-only history of every claim, for audit."""
 
-    list_display = ("created_at", "claim_link", "action", "actor", "from_status", "to_status", "internal", "reason")
+    list_display = ("time_column", "claim_link", "action", "actor", "from_status", "to_status", "internal", "reason")
     list_filter = ("action",)
     search_fields = ("=claim__id", "action", "actor__email")
     list_select_related = ("claim", "actor")
     show_full_result_count = False
-    fields = ("claim", "action", "actor", "from_status", "to_status", "reason", "data", "created_at")
+    fields = ("claim", "action", "actor", "from_status", "to_status", "reason", "data", "time_column")
     readonly_fields = fields
+    time_column = moment_column("created_at", _("time"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(claim__status=ClaimStatus.DRAFT)
@@ -555,13 +581,14 @@ class ClaimEventAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
 class CommentAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     """Every comment and internal note, for audit."""
 
-    list_display = ("created_at", "claim_link", "author", "is_internal", "short_body")
+    list_display = ("time_column", "claim_link", "author", "is_internal", "short_body")
     list_filter = ("is_internal",)
     search_fields = ("=claim__id", "body", "author__email")
     list_select_related = ("claim", "author")
     show_full_result_count = False
-    fields = ("claim", "author", "is_internal", "body", "created_at")
+    fields = ("claim", "author", "is_internal", "body", "time_column")
     readonly_fields = fields
+    time_column = moment_column("created_at", _("time"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(claim__status=ClaimStatus.DRAFT)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
-from django.utils.timezone import localtime
+from django.utils.timezone import get_current_timezone, get_current_timezone_name, localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -166,12 +166,13 @@ def status_text(claim) -> StatusText:
     )
 
 
-def format_moment(moment, *, time_zone: str | None = None) -> str:
-    """A moment for the reader; with `time_zone`, in that zone and naming it (the opt-out
-    deadline is the customer's, tenant-local, and everyone sees the same one)."""
-    if time_zone:
-        return f"{date_format(localtime(moment, ZoneInfo(time_zone)), 'DATETIME_FORMAT')} ({time_zone})"
-    return date_format(localtime(moment), "DATETIME_FORMAT")
+def format_moment(moment, *, time_zone: str | None = None, style: str = "DATETIME_FORMAT") -> str:
+    """A moment, always naming the zone it is shown in. With `time_zone`, in that zone: the
+    opt-out deadline and the review due date are the customer's (tenant-local), and everyone
+    sees the same ones. Without, in the reader's zone: the active one, UTC while users have
+    no zone of their own."""
+    zone = ZoneInfo(time_zone) if time_zone else get_current_timezone()
+    return f"{date_format(localtime(moment, zone), style)} ({time_zone or get_current_timezone_name()})"
 
 
 def validation_messages(claim) -> list[str]:
@@ -244,7 +245,11 @@ def event_details(event) -> list[str]:
         lines.append(event.reason)
     deadline = parse_datetime(data.get("opt_out_deadline") or "")
     if deadline:
-        lines.append(_("Opt-out deadline: %(deadline)s") % {"deadline": format_moment(deadline)})
+        tenant = event.claim.tenant
+        lines.append(
+            _("Opt-out deadline: %(deadline)s")
+            % {"deadline": format_moment(deadline, time_zone=tenant.time_zone if tenant else None)}
+        )
     return lines
 
 

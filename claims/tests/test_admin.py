@@ -200,6 +200,23 @@ def test_changelist_flags_and_filters_overdue_reviews(reviewer, claim):
     assert list(response.context["cl"].result_list) == [claim]
 
 
+def test_every_time_on_the_reviewers_claim_pages_names_its_zone(reviewer, claim):
+    claim.review_due_at = claim.opt_out_deadline = timezone.make_aware(timezone.datetime(2026, 11, 30, 22, 59, 59))
+    claim.save(update_fields=["review_due_at", "opt_out_deadline"])
+    client = as_user(reviewer)
+
+    listing = client.get(reverse("admin:claims_claim_changelist")).content.decode()
+    page = client.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+
+    paris = "Nov. 30, 2026, 11:59 p.m. (Europe/Paris)"
+    assert listing.count(paris) == 2  # the opt-out deadline and review due columns
+    assert f"<strong>Opt-out deadline:</strong> {paris}" in page
+    assert f"<strong>Review due:</strong> {paris}" in page
+    assert page.count(paris) == 4  # and in the Dates fieldset
+    assert "10:59 p.m." not in page  # never the same moment in UTC without saying so
+    assert "(UTC)" in page  # what happened (Submitted, the History), in the reader's zone
+
+
 def test_changelist_filters_claims_with_contested_items(reviewer, claim):
     winner, loser = competing_claims()
     response = as_user(reviewer).get(reverse("admin:claims_claim_changelist"), {"contested": "yes"})

@@ -601,3 +601,65 @@ def test_two_validations_of_competing_claims_at_once_contest_both_items():
         assert claim.status == ClaimStatus.UNDER_REVIEW
         assert claim.items.get().outcome == ItemOutcome.CONTESTED
         assert claim.events.filter(action="competing_claim").count() == 1
+
+
+def test_the_timer_contests_an_item_another_partner_already_holds_instead_of_approving_it():
+    """A safety net for a race the validation could not see: the database's one-holder
+    constraint refuses the approval, and the item goes to arbitration."""
+    holder = validated_claim()
+    pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
+    late = validate(rival_of(holder))
+    late_item = late.items.get()
+    ClaimItem.objects.filter(pk=late_item.pk).update(outcome=ItemOutcome.PENDING)  # as if validation missed it
+    Claim = type(late)
+    Claim.objects.filter(pk=late.pk).update(opt_out_deadline=DEADLINE_UTC)
+    comments_before = Comment.objects.filter(claim=late).count()
+
+    pipeline.claim_approve_if_due(claim_id=late.pk, now=DEADLINE_UTC + datetime.timedelta(days=1))
+
+    late.refresh_from_db()
+    late_item.refresh_from_db()
+    assert (late.status, late_item.outcome) == (ClaimStatus.UNDER_REVIEW, ItemOutcome.CONTESTED)
+    assert holder.items.get().outcome == ItemOutcome.APPROVED
+    assert Comment.objects.filter(claim=late).count() == comments_before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_validation_racing_the_earlier_claims_timer_never_leaves_the_newcomer_pending():
+    """Both lock the earlier claim: either the timer approves it first (it is then the holder
+    and the newcomer is contested) or the validation contests both first (the timer then
+    approves nothing). Never one approved and the other pending, never two holders."""
+    fabrikam = validated_claim()
+    northwind = rival_of(fabrikam)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(action):
+        barrier.wait()
+        try:
+            action()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(lambda: pipeline.claim_validate(claim_id=northwind.pk),)),
+        threading.Thread(
+            target=run,
+            args=(
+                lambda: pipeline.claim_approve_if_due(claim_id=fabrikam.pk, now=DEADLINE_UTC + datetime.timedelta(1)),
+            ),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    outcomes = (fabrikam.items.get().outcome, northwind.items.get().outcome)
+    assert outcomes in {
+        (ItemOutcome.APPROVED, ItemOutcome.CONTESTED),
+        (ItemOutcome.CONTESTED, ItemOutcome.CONTESTED),
+    }

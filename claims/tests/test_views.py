@@ -363,6 +363,41 @@ def test_history_shows_every_event_with_time_actor_and_change(client, incentives
     assert "Opt-out deadline: Dec. 1, 2026" in page
 
 
+def test_every_time_on_the_claim_page_names_its_zone(client, incentives_admin, claim):
+    import datetime
+    import re
+
+    from django.utils import timezone
+
+    moment = timezone.make_aware(datetime.datetime(2026, 11, 23, 9, 30), datetime.UTC)
+    deadline = timezone.make_aware(datetime.datetime(2026, 11, 30, 22, 59, 59), datetime.UTC)
+    claim.submitted_at = claim.notified_at = moment
+    claim.opt_out_deadline = claim.review_due_at = deadline
+    claim.save()
+    claim.tenant.time_zone = "America/New_York"
+    claim.tenant.save()
+    ClaimEvent.objects.create(
+        claim=claim,
+        action="validated",
+        from_status="submitted",
+        to_status="under_review",
+        data={"opt_out_deadline": deadline.isoformat()},
+    )
+    client.force_login(incentives_admin)
+
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+
+    # What happened is in the reader's zone (UTC: users have none of their own)...
+    assert 'Submitted</dt><dd class="col-sm-8">Nov. 23, 2026, 9:30 a.m. (UTC)' in page
+    assert 'Customer notified</dt><dd class="col-sm-8">Nov. 23, 2026, 9:30 a.m. (UTC)' in page
+    history_time = re.search(r'<td class="text-nowrap">([^<]+)</td>', page.split('id="history-table"')[1]).group(1)
+    assert history_time.endswith("(UTC)")
+    # ...what the customer's business days set is in the customer's zone, wherever it is shown.
+    assert 'data-testid="opt-out-deadline">Nov. 30, 2026, 5:59 p.m. (America/New_York)' in page
+    assert 'data-testid="review-due">Nov. 30, 2026, 5:59 p.m. (America/New_York)' in page
+    assert "Opt-out deadline: Nov. 30, 2026, 5:59 p.m. (America/New_York)" in page
+
+
 def test_history_gives_validation_reasons_in_the_readers_language(client, partner, mpn):
     claim = own(mpn, status=ClaimStatus.VALIDATION_FAILED)
     ClaimEvent.objects.create(
