@@ -326,7 +326,7 @@ class RevenueFieldsMixin(forms.Form):
         if activity != Activity.REVENUE:
             return
         for name in self.REVENUE_FIELDS:
-            if not (self.cleaned_data.get(name) or "").strip():
+            if not self.has_error(name) and not (self.cleaned_data.get(name) or "").strip():
                 self.add_error(name, _("This field is required for Revenue association."))
 
     def claim_start(self, activity) -> ClaimStart:
@@ -354,8 +354,12 @@ class AssociateStepForm(RevenueFieldsMixin, CustomerFields):
         super().__init__(*args, **kwargs)
         activity = self.data.get("activity") if self.is_bound else self.initial.get("activity")
         revenue = activity == Activity.REVENUE
-        if not revenue:
-            for name in self.REVENUE_FIELDS:
+        for name in self.REVENUE_FIELDS:
+            if revenue:
+                # Marked required on the page, not learnt from the errors after Create claim.
+                self.fields[name].required = True
+                self.fields[name].error_messages["required"] = _("This field is required for Revenue association.")
+            else:
                 del self.fields[name]
         self.helper = server_validated_helper()
         self.helper.form_id = "step-associate"

@@ -108,12 +108,32 @@ def _with_query(url_name: str, params: dict) -> str:
     return f"{reverse(url_name)}?{urlencode(params)}"
 
 
-def _add_problems(form, error: ClaimError) -> None:
-    if isinstance(error, ClaimProblems):
-        for problem in error.problems:
-            form.add_error(None, problem.message)
-    else:
+def _add_problems(form, error: ClaimError, listed: dict[str, str] | None = None) -> None:
+    """The refusal as form errors, each said once: a problem already listed above the form
+    (`listed`: its subject -> the item's name) is only pointed to, by the item's name."""
+    if not isinstance(error, ClaimProblems):
         form.add_error(None, error.message)
+        return
+    pointed = set()
+    for problem in error.problems:
+        item = (listed or {}).get(problem.subject)
+        if item is None:
+            form.add_error(None, problem.message)
+        elif item not in pointed:
+            pointed.add(item)
+            form.add_error(None, _("%(item)s cannot be claimed: the reason is given above.") % {"item": item})
+
+
+def _listed_above(options) -> dict[str, str]:
+    """The items step's early feedback: the subjects whose refusal the page already shows
+    (a single subscription's problems or own holding, a workload already held)."""
+    listed = {}
+    for option in options:
+        if option.subscriptions and option.subscription_count == 1 and (option.problems or option.own):
+            listed[str(option.subscriptions[0].subscription_id)] = option.name
+        elif not option.subscriptions and option.own:
+            listed[option.name] = option.name
+    return listed
 
 
 # --- Steps 1 to 3: before the claim exists ----------------------------------------------
@@ -286,7 +306,7 @@ def draft_items(request, pk):
                         user=request.user, claim_id=claim.pk, workload_ids=form.workload_ids()
                     )
             except ClaimError as error:
-                _add_problems(form, error)
+                _add_problems(form, error, listed=_listed_above(options))
             else:
                 for label in competing:
                     messages.warning(request, competing_message(label))

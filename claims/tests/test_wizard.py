@@ -175,6 +175,15 @@ class TestSeedSteps:
         claim.refresh_from_db()
         assert claim.status == ClaimStatus.SUBMITTED
 
+    def test_revenue_associations_three_names_are_marked_required_before_create_claim(self, admin_client, world):
+        response = admin_client.post(reverse("claims:new_activity"), step2(world, usage="", revenue="on"))
+        page = text(admin_client.get(response["Location"]))
+        for label in ("Name", "Dynamics solution seller name", "Customer name", "Name of ISV product/solution"):
+            assert f'{label}<span class="asteriskField">*</span>' in page, label
+        response = admin_client.post(reverse("claims:new_activity"), step2(world))
+        page = text(admin_client.get(response["Location"]))
+        assert "Dynamics solution seller name" not in page  # Usage asks only for the name
+
     def test_revenue_association_asks_for_its_three_names(self, admin_client, world):
         response = admin_client.post(reverse("claims:new_activity"), step2(world, usage="", revenue="on"))
         query = query_of(response)
@@ -354,6 +363,29 @@ class TestItemsStep:
         assert response.status_code == 200
         assert message in text(response)
         assert not claim.items.exists()
+
+    def test_a_refusal_listed_above_the_form_is_said_once(self, admin_client, incentives_admin, world):
+        claim = create_draft(admin_client, world)
+        refused = {"tenant_id": str(world.tenant.tenant_id), "items": [world.finance.pk]}
+        page = text(admin_client.post(self.url(claim), refused))
+        assert page.count("The subscription provided is for CSP.") == 1
+        assert "Dynamics 365 Finance cannot be claimed: the reason is given above." in page
+        incentives_admin.language = "fr"
+        incentives_admin.save(update_fields=["language"])
+        page = text(admin_client.post(self.url(claim), refused))
+        assert "Dynamics 365 Finance ne peut pas être revendiqué : la raison est indiquée ci-dessus." in page
+        assert not claim.items.exists()
+
+    def test_a_refusal_not_listed_above_is_given_in_full_once(self, admin_client, world):
+        claim = create_draft(admin_client, world)
+        product = world.service
+        response = admin_client.post(
+            self.url(claim),
+            {"tenant_id": str(world.tenant.tenant_id), "items": [product.pk], f"subscription_{product.pk}": "nope"},
+        )
+        page = text(response)
+        assert page.count("The identifier provided isn&#x27;t a subscription ID.") == 1
+        assert "the reason is given above" not in page
 
     def test_a_competing_claim_is_announced_without_naming_the_other_partner(self, admin_client, world):
         rival = ClaimFactory(tenant=world.tenant, status=ClaimStatus.UNDER_REVIEW)
