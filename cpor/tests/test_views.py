@@ -3,6 +3,7 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from cpor.models import Membership, Role, User
 from cpor.tests.factories import MpnIdFactory, partner_user
@@ -32,6 +33,13 @@ def test_users_page_lists_email_name_role_state_and_last_sign_in(admin_client, p
     for text in ("billing@fabrikam.example", "Bea Bill", "Deactivated", "Never", "Reactivate", "Invite a user"):
         assert text in page
     assert '<option value="billing_admin" selected>Billing admin</option>' in page
+
+
+def test_the_last_sign_in_names_its_zone(admin_client, admin):
+    page = admin_client.get(reverse("team")).content.decode()
+
+    admin.refresh_from_db()
+    assert f"{date_format(admin.last_login, 'SHORT_DATETIME_FORMAT')} (UTC)" in page
 
 
 def test_invite_from_the_users_page_sends_the_email_and_lists_the_invitee(

@@ -4,6 +4,7 @@ badge; the permission matrix of every URL."""
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from claims import lifecycle
 from claims.models import ClaimStatus
@@ -83,6 +84,17 @@ def test_a_user_sees_only_their_own_notifications(login, partner, other_partner)
     colleagues.refresh_from_db()
     strangers.refresh_from_db()
     assert colleagues.read_at is None and strangers.read_at is None
+
+
+def test_each_notification_says_when_in_the_readers_zone(login, partner):
+    user = partner_user(partner, Role.INCENTIVES_ADMIN)
+    notified_claim(partner, name="Ours")
+    notification = Notification.objects.get(user=user)
+
+    page = login(user).get(LIST).content.decode()
+
+    # Users have no zone of their own: the reader's zone is UTC, and the page says so.
+    assert f"{date_format(notification.created_at, 'SHORT_DATETIME_FORMAT')} (UTC)" in page
 
 
 def test_newest_first_and_paginated(login, partner):
