@@ -262,20 +262,24 @@ def claim_reject(*, reviewer, claim_id, reason: str, note: str = "") -> Claim:
 # --- Arbitration of competing claims -------------------------------------------------------------
 
 
-def _rivals(item: ClaimItem) -> QuerySet[ClaimItem]:
-    """The other claims' items on the same thing for the same programme that still count:
+def _standing(item: ClaimItem) -> QuerySet[ClaimItem]:
+    """The items on the same thing for the same programme that still count, `item` included:
     the holder (approved, whatever its claim's status, since the database allows one) and
     the open contenders of claims under review. Claims not yet validated are left to the
     pipeline, which will find them competing."""
     return (
         ClaimItem.objects.filter(item_key=item.item_key, program=item.program)
-        .exclude(pk=item.pk)
         .filter(
             Q(outcome=ItemOutcome.APPROVED) | Q(outcome__in=UNDECIDED, claim__status__in=REVIEW_STATUSES),
         )
         .select_related("product", "subscription", "workload")
         .order_by("pk")
     )
+
+
+def _rivals(item: ClaimItem) -> QuerySet[ClaimItem]:
+    """The other claims' items that still count on `item`'s thing and programme."""
+    return _standing(item).exclude(pk=item.pk)
 
 
 def _legacy_holders(item: ClaimItem, tenant_id) -> QuerySet[LegacyAssociation]:
@@ -381,8 +385,8 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
     Every claim touched then takes the status its items summarise.
     """
     winner_item = winner if isinstance(winner, ClaimItem) else None
-    rivals = [rival for rival in [item, *_rivals(item)] if winner_item is None or rival.pk != winner_item.pk]
-    rivals = [rival for rival in rivals if rival.outcome == ItemOutcome.APPROVED or rival.outcome in UNDECIDED]
+    excluded = winner_item.pk if winner_item else None
+    rivals = [rival for rival in _standing(item) if rival.pk != excluded]
     if {rival.claim_id for rival in rivals} - claims.keys():
         # A competing claim reached review between the first read and the locks.
         raise ClaimError(_("Another claim on this item has just reached review. Open the comparison again."))

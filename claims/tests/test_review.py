@@ -783,6 +783,22 @@ def test_only_reviewers_may_approve_a_legacy_holder(incentives_admin):
     assert legacy.ended_at is None
 
 
+def test_approving_a_legacy_holder_leaves_a_claim_not_yet_validated_to_the_pipeline(reviewer):
+    first, second = competing_claims()
+    legacy = legacy_holder_of(first.subscription)
+    late_claim = ClaimFactory(tenant=first.subscription.tenant)
+    late = SubscriptionItemFactory(claim=late_claim, subscription=first.subscription)
+    with transaction.atomic():
+        lifecycle.transition(lifecycle.lock_claim(late_claim.pk), ClaimStatus.SUBMITTED, action="submitted")
+
+    review.legacy_holder_approve(reviewer=reviewer, item_id=late.pk, legacy_id=legacy.pk, rationale=RATIONALE)
+
+    refreshed(first, second, late, late_claim)
+    assert (first.outcome, second.outcome) == (ItemOutcome.REJECTED, ItemOutcome.REJECTED)
+    assert (late.outcome, late_claim.status) == (ItemOutcome.PENDING, ClaimStatus.SUBMITTED)
+    assert not late_claim.comments.exists()
+
+
 def test_fabrikam_then_northwind_both_go_to_arbitration_and_either_may_win(reviewer):
     """Issue 7: Fabrikam files, Northwind files a minute later; both items are contested and
     the comparison offers "Approve this partner" for each."""
