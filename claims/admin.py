@@ -16,6 +16,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,7 +29,7 @@ from cpor import access
 
 from . import presentation, review
 from .lifecycle import ClaimError
-from .models import Claim, ClaimEvent, ClaimStatus, Comment, RejectionReason
+from .models import Claim, ClaimEvent, ClaimStatus, Comment, CustomerEmail, RejectionReason
 from .validation import parse_guid
 
 MESSAGE_MAX_LENGTH = 5000
@@ -162,6 +163,25 @@ class OverdueFilter(YesNoAnnotationFilter):
     labels = (_("Overdue"), _("Not overdue"))
 
 
+class CustomerNoticeFilter(admin.SimpleListFilter):
+    """Claims in review whose customer has not received every notice: the opt-out window
+    starts with the customer contact's notice, and the timer approves none of them."""
+
+    title = _("customer notices")
+    parameter_name = "customer_notified"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Customer not yet notified")), ("yes", _("Every notice sent"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset
+        unsent = CustomerEmail.objects.filter(claim=OuterRef("pk"), sent_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(Exists(unsent), status__in=review.REVIEW_STATUSES)
+        return queryset.exclude(Exists(unsent)).filter(notified_at__isnull=False)
+
+
 class ContestedFilter(YesNoAnnotationFilter):
     title = _("competing claims")
     parameter_name = "contested"
@@ -204,7 +224,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         "contested_column",
     )
     list_display_links = ("id", "name")
-    list_filter = ("status", "solution_area", "activity", OverdueFilter, ContestedFilter)
+    list_filter = ("status", "solution_area", "activity", OverdueFilter, ContestedFilter, CustomerNoticeFilter)
     search_fields = ("name", "domain", "partner__name", "=partner__partner_id", "=mpn__mpn_id")
     search_help_text = _("Claim ID, name, domain, tenant ID (any case), partner name or ID, MPN ID.")
     list_per_page = 50
@@ -356,11 +376,15 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             item.claim = claim  # already loaded: `is_decidable` reads it
             item.can_arbitrate = review.Arbitration.is_decidable(item)
         events = claim.events.select_related("actor").order_by("created_at", "id")
+        notices = list(claim.customer_emails.order_by("id"))
         return {
             "claim": claim,
             "review_overdue": review.is_review_overdue(claim),
             "items": items,
             "proofs": claim.proofs.select_related("uploaded_by").order_by("uploaded_at", "id"),
+            "customer_notices": notices,
+            "customer_not_notified": claim.status in review.REVIEW_STATUSES
+            and any(notice.sent_at is None for notice in notices),
             "comments": claim.comments.select_related("author").order_by("created_at", "id"),
             "history": [
                 {

@@ -13,7 +13,7 @@ from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row,
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from cpor.models import MpnId
@@ -510,7 +510,12 @@ class ItemsForm(forms.Form):
 
 class ContactsForm(forms.Form):
     """Step 5: the customer's contact, the technical contact for Dynamics 365, and your
-    company's contact. All fields are required."""
+    company's contact. All fields are required.
+
+    The page says the contacts' rules beside the fields, and checks them as early feedback:
+    the customer's addresses are on the tenant's verified domains (listed), the partner's
+    contact is one of the partner's active users (offered in a list). The service checks
+    them again, and so does the background validation."""
 
     customer_contact_name = forms.CharField(label=_("Customer contact name"), max_length=200)
     customer_contact_title = forms.CharField(label=_("Customer contact title"), max_length=200)
@@ -523,13 +528,32 @@ class ContactsForm(forms.Form):
 
     TECHNICAL = ("technical_contact_name", "technical_contact_title", "technical_contact_email")
 
+    PARTNER_EMAILS_LIST_ID = "partner-contact-emails"
+
     def __init__(self, *args, claim, **kwargs):
         super().__init__(*args, **kwargs)
         self.claim = claim
+        self.domain_names = list(claim.tenant.domains.values_list("name", flat=True)) if claim.tenant else []
+        self.partner_emails = list(validation.partner_contact_users(claim.partner).values_list("email", flat=True))
         technical = claim.needs_technical_contact
         if not technical:
             for name in self.TECHNICAL:
                 del self.fields[name]
+        # Help texts are not escaped when rendered: the domain names are.
+        on_domains = _("On one of the customer's verified domains (or a subdomain of one): %(domains)s.") % {
+            "domains": escape(", ".join(self.domain_names))
+        }
+        self.fields["customer_contact_email"].help_text = on_domains
+        if technical:
+            self.fields["technical_contact_email"].help_text = on_domains
+        self.fields["partner_contact_email"].help_text = _(
+            "One of your organisation's active users in this application: partner mail about this claim goes there."
+        )
+        datalist = format_html(
+            '<datalist id="{}">{}</datalist>',
+            self.PARTNER_EMAILS_LIST_ID,
+            format_html_join("", '<option value="{}"></option>', ((email,) for email in self.partner_emails)),
+        )
         self.helper = server_validated_helper()
         self.helper.form_id = "step-contacts"
         self.helper.layout = Layout(
@@ -546,9 +570,34 @@ class ContactsForm(forms.Form):
                 if technical
                 else []
             ),
-            Fieldset(_("Your company's contact"), "partner_contact_name", "partner_contact_email"),
+            Fieldset(
+                _("Your company's contact"),
+                "partner_contact_name",
+                Field("partner_contact_email", list=self.PARTNER_EMAILS_LIST_ID, autocomplete="off"),
+                HTML(datalist),
+            ),
             FormActions(back_button(), Submit("continue", _("Continue"))),
         )
+
+    def _on_domains(self, name: str, code: str):
+        address = self.cleaned_data.get(name, "")
+        if address and not validation.is_on_verified_domain(address, self.domain_names):
+            raise forms.ValidationError(Problem(code).message, code=code)
+        return address
+
+    def clean_customer_contact_email(self):
+        return self._on_domains("customer_contact_email", "customer_contact_off_domain")
+
+    def clean_technical_contact_email(self):
+        return self._on_domains("technical_contact_email", "technical_contact_off_domain")
+
+    def clean_partner_contact_email(self):
+        address = self.cleaned_data.get("partner_contact_email", "")
+        if address and address.lower() not in {email.lower() for email in self.partner_emails}:
+            raise forms.ValidationError(
+                Problem("partner_contact_not_a_user").message, code="partner_contact_not_a_user"
+            )
+        return address
 
     @staticmethod
     def initial_from(claim) -> dict:

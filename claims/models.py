@@ -298,28 +298,42 @@ class ProofOfExecution(models.Model):
         return self.original_name
 
 
+class CustomerNoticeRole(models.TextChoices):
+    CUSTOMER = "customer", _("Customer contact")
+    TECHNICAL = "technical", _("Technical contact")
+    DIRECTORY = "directory", _("Customer's notification address")
+
+
 class CustomerEmail(models.Model):
     """The outbox of customer notices: exactly one email per recipient per claim.
 
-    The row is written in the transaction that puts the claim under review; a task sends
-    what is unsent and marks it, so a retried or repeated task never sends twice.
+    The rows are written in the transaction that puts the claim under review: the customer
+    contact, the technical contact (Dynamics 365) and the tenant's own notification
+    addresses from the directory. A task sends what is unsent and marks it, so a retried or
+    repeated task never sends twice; the customer contact's notice, once sent, starts the
+    opt-out window.
     """
 
-    class Role(models.TextChoices):
-        CUSTOMER = "customer", _("Customer contact")
-        TECHNICAL = "technical", _("Technical contact")
+    Role = CustomerNoticeRole
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="customer_emails")
-    recipient = models.EmailField()
-    role = models.CharField(max_length=16, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    recipient = models.EmailField(_("recipient"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(_("queued"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["claim", "recipient"], name="one_customer_email_per_recipient")]
+        verbose_name = _("customer notice")
+        verbose_name_plural = _("customer notices")
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "recipient"], name="one_customer_email_per_recipient"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=CustomerNoticeRole.values), name="customer_email_role_valid"
+            ),
+        ]
         indexes = [models.Index(fields=["sent_at"], name="customer_email_unsent")]
 
     def __str__(self):

@@ -53,6 +53,8 @@ def _claim_problems(claim: Claim, tenant) -> tuple[list[Problem], list[ClaimItem
         problems.append(Problem("no_items"))
     if tenant is None:
         return problems, contested
+    # The contacts again: the directory may have changed since the Contacts step.
+    problems += validation.claim_contact_problems(claim, tenant)
     for item in items:
         own = validation.held_by_own_partner(
             partner=claim.partner, item_key=item.item_key, program=item.program, exclude_claim_id=claim.pk
@@ -137,10 +139,13 @@ def _contest(claim: Claim, contested: list[ClaimItem], locked: dict[int, Claim])
 def claim_validate(*, claim_id: int) -> str | None:
     """Validate a submitted claim against the directory as it is now.
 
-    Fails: Validation failed, with the reasons. Passes: Under review, the customer is
-    notified and the opt-out window starts; items another partner holds or claims are
-    contested and go to arbitration (the partner is told in the comments). A claim that
-    is no longer Submitted is left alone, so the task may run any number of times.
+    Fails: Validation failed, with the reasons. Passes: Under review, and the customer's
+    notices are queued; the opt-out window starts only when the customer contact's notice
+    has actually been sent (`customer_emails_send`), so until then the claim has no
+    deadline and the timer leaves it alone. Items another partner holds or claims are
+    contested and go to arbitration, on every open claim that holds them, whoever filed
+    first (each partner is told in the comments). A claim that is no longer Submitted is
+    left alone, so the task may run any number of times.
     """
     with transaction.atomic():
         # This claim and every rival claim it may contest, locked in primary-key order so
@@ -166,15 +171,12 @@ def claim_validate(*, claim_id: int) -> str | None:
         now = timezone.now()
         claim.tenant = tenant
         claim.validation_errors = []
-        claim.notified_at = now
-        claim.opt_out_deadline = deadlines.opt_out_deadline(now, tenant=tenant)
         claim.review_due_at = deadlines.opt_out_deadline(claim.submitted_at or now, tenant=tenant)
         transition(
             claim,
             ClaimStatus.UNDER_REVIEW,
             action="validated",
-            data={"opt_out_deadline": claim.opt_out_deadline.isoformat()},
-            fields=["tenant", "validation_errors", "notified_at", "opt_out_deadline", "review_due_at"],
+            fields=["tenant", "validation_errors", "review_due_at"],
         )
         if contested:
             _contest(claim, contested, locked)
@@ -201,10 +203,14 @@ def _tell_partner_of_competition(claim: Claim, contested: list[ClaimItem]) -> No
 
 
 def _queue_customer_notices(claim: Claim) -> None:
-    """One outbox row per recipient, in the transaction that starts the window."""
+    """One outbox row per distinct recipient, in the transaction that puts the claim under
+    review: the customer contact, the technical contact (Dynamics 365) and each of the
+    tenant's own notification addresses from the directory. An address that is also a
+    contact's is written once, with the contact's role."""
     recipients = [(claim.customer_contact_email, CustomerEmail.Role.CUSTOMER)]
     if claim.needs_technical_contact and claim.technical_contact_email:
         recipients.append((claim.technical_contact_email, CustomerEmail.Role.TECHNICAL))
+    recipients += [(address, CustomerEmail.Role.DIRECTORY) for address in claim.tenant.notification_emails or ()]
     seen = set()
     for address, role in recipients:
         address = address.strip().lower()
@@ -280,11 +286,24 @@ def customer_notice_context(claim: Claim) -> dict:
 def customer_emails_send(*, claim_id: int) -> int:
     """Send the claim's unsent customer notices; returns how many were sent.
 
+    The customer contact's notice goes first, and the moment it is sent starts the opt-out
+    window (section 5, step 2): the deadline is computed from that moment, shown in the
+    notice, and stored on the claim in the transaction that marks the notice sent. The
+    other notices show that deadline, so they wait for it. A claim no longer in review
+    (rejected meanwhile) is not announced to the customer any more.
+
     Each row is locked while it is sent (SKIP LOCKED: another worker takes the others), so
-    two tasks never send the same row. An SMTP error is re-raised for the task to retry.
+    two tasks never send the same row. An SMTP error is kept on the row (attempts, last
+    error: the reviewers see it) and re-raised for the task to retry.
     """
     sent = 0
-    row_ids = list(CustomerEmail.objects.filter(claim_id=claim_id, sent_at__isnull=True).values_list("pk", flat=True))
+    unsent = CustomerEmail.objects.filter(claim_id=claim_id, sent_at__isnull=True)
+    row_ids = [
+        pk
+        for pk, role in sorted(
+            unsent.values_list("pk", "role"), key=lambda row: (row[1] != CustomerEmail.Role.CUSTOMER, row[0])
+        )
+    ]
     for row_id in row_ids:
         with transaction.atomic():
             row = (
@@ -299,6 +318,15 @@ def customer_emails_send(*, claim_id: int) -> int:
                 .prefetch_related("items__product", "items__workload", "items__subscription")
                 .get(pk=row.claim_id)
             )
+            if claim.status not in REVIEW_STATUSES:
+                continue
+            starts_window = claim.notified_at is None
+            if starts_window and row.role != CustomerEmail.Role.CUSTOMER:
+                continue  # waits for the customer contact's notice, which sets the deadline it shows
+            now = timezone.now()
+            if starts_window:
+                claim.notified_at = now
+                claim.opt_out_deadline = deadlines.opt_out_deadline(now, tenant=claim.tenant)
             row.attempts += 1
             failure = None
             try:
@@ -307,13 +335,28 @@ def customer_emails_send(*, claim_id: int) -> int:
                 failure = error
                 row.last_error = str(error)[:1000]
             else:
-                row.sent_at = timezone.now()
-                record_event(claim, action="customer_notified", data={"role": row.role})
+                row.sent_at = now
+                data = {"role": row.role}
+                if starts_window:
+                    claim = _opt_out_window_start(claim.pk, notified_at=now, deadline=claim.opt_out_deadline)
+                    data["opt_out_deadline"] = claim.opt_out_deadline.isoformat()
+                record_event(claim, action="customer_notified", data=data)
                 sent += 1
             row.save(update_fields=["sent_at", "attempts", "last_error"])
         if failure is not None:
             raise failure
     return sent
+
+
+def _opt_out_window_start(claim_id: int, *, notified_at: datetime.datetime, deadline: datetime.datetime) -> Claim:
+    """Store when the customer was notified and the deadline the notice showed, under the
+    claim's lock; a claim already notified or decided meanwhile keeps what it has."""
+    claim = lock_claim(claim_id)
+    if claim.notified_at is None and claim.status in REVIEW_STATUSES:
+        claim.notified_at = notified_at
+        claim.opt_out_deadline = deadline
+        claim.save(update_fields=["notified_at", "opt_out_deadline", "updated_at"])
+    return claim
 
 
 def _send_customer_notice(claim: Claim, recipient: str) -> None:
@@ -331,9 +374,14 @@ def _send_customer_notice(claim: Claim, recipient: str) -> None:
 
 
 def customer_emails_retry() -> int:
-    """Send every customer notice still unsent (the broker was down, SMTP failed)."""
+    """Send every customer notice still unsent (the broker was down, SMTP failed) of the
+    claims in review."""
     sent = 0
-    claim_ids = set(CustomerEmail.objects.filter(sent_at__isnull=True).values_list("claim_id", flat=True))
+    claim_ids = set(
+        CustomerEmail.objects.filter(sent_at__isnull=True, claim__status__in=REVIEW_STATUSES).values_list(
+            "claim_id", flat=True
+        )
+    )
     for claim_id in claim_ids:
         try:
             sent += customer_emails_send(claim_id=claim_id)
@@ -414,6 +462,8 @@ def claim_approve_if_due(*, claim_id: int, now: datetime.datetime | None = None)
             return None
         if now <= claim.opt_out_deadline:
             return None
+        if claim.customer_emails.filter(sent_at__isnull=True).exists():
+            return None  # a notice the customer never received: the reviewers see it, the timer waits
         approved, contested = [], []
         pending = claim.items.filter(outcome=ItemOutcome.PENDING).select_related("product", "subscription", "workload")
         for item in pending:
@@ -439,8 +489,16 @@ def claim_approve_if_due(*, claim_id: int, now: datetime.datetime | None = None)
 
 
 def claims_approve_due(*, now: datetime.datetime | None = None) -> int:
+    """The timer's pass: claims under review whose window has closed. A claim without a
+    deadline (its customer was never notified) or with any notice still unsent is never
+    approved."""
     now = now or timezone.now()
-    due = Claim.objects.filter(status=ClaimStatus.UNDER_REVIEW, opt_out_deadline__lt=now).values_list("pk", flat=True)
+    unsent = CustomerEmail.objects.filter(claim=OuterRef("pk"), sent_at__isnull=True)
+    due = (
+        Claim.objects.filter(status=ClaimStatus.UNDER_REVIEW, opt_out_deadline__lt=now)
+        .exclude(Exists(unsent))
+        .values_list("pk", flat=True)
+    )
     return sum(1 for claim_id in list(due) if claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED)
 
 
@@ -512,11 +570,12 @@ def periodic_jobs_run(*, now: datetime.datetime | None = None) -> dict[str, int]
     """One pass of every periodic job; each is idempotent, so overlapping passes are harmless."""
     from notifications import services as notifications
 
+    # Customer notices before the timer: a notice sent now starts its claim's window.
     return {
         "validated": claims_validate_submitted(),
+        "customer_emails": customer_emails_retry(),
         "approved": claims_approve_due(now=now),
         "ended": subscriptions_check(now=now),
-        "customer_emails": customer_emails_retry(),
         "partner_notifications": notifications.notify_pending_events(),
         "partner_emails": notifications.emails_retry_unsent(),
     }

@@ -353,7 +353,12 @@ def _items_with_labels(claim):
 
 def claim_set_contacts(*, user, claim_id, contacts: ClaimContacts) -> Claim:
     """The customer's contact, for Dynamics 365 (Business Applications) the customer's
-    technical contact, and the partner's own contact. All fields are required."""
+    technical contact, and the partner's own contact. All fields are required.
+
+    The customer's notice goes to the customer and technical contacts, so their addresses
+    must be on one of the tenant's verified domains (or a subdomain of one); partner mail
+    goes to the partner contact, who must be one of the partner's active users.
+    `ClaimProblems` names each address that breaks a rule, and nothing is saved."""
     partner = _filer_partner(user)
     with transaction.atomic():
         claim = _lock_own_draft(partner, claim_id)
@@ -362,6 +367,16 @@ def claim_set_contacts(*, user, claim_id, contacts: ClaimContacts) -> Claim:
             required += TECHNICAL_CONTACT_FIELDS
         if any(not getattr(contacts, field).strip() for field in required):
             raise ClaimError(_("All contact fields are required."))
+        if claim.tenant is None:
+            raise ClaimProblems([Problem("domain_tenant_mismatch")])
+        problems = validation.contact_problems(
+            tenant=claim.tenant,
+            customer_email=contacts.customer_contact_email,
+            technical_email=contacts.technical_contact_email,
+            needs_technical=claim.needs_technical_contact,
+        ) + validation.partner_contact_problems(partner=partner, partner_email=contacts.partner_contact_email)
+        if problems:
+            raise ClaimProblems(problems)
         changed = []
         for field in CONTACT_FIELDS:
             value = getattr(contacts, field).strip()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from cpor.models import User
 from tenants.models import Channel, Domain, Product, SolutionArea, Subscription, Tenant, Workload
 
 from .models import OPEN_STATUSES, ClaimItem, ItemOutcome
@@ -48,6 +49,17 @@ MESSAGES = {
     ),
     "mpn_not_enrolled": _("The MPN ID isn't enrolled in the programme this activity needs."),
     "no_items": _("Select at least one product or workload."),
+    "customer_contact_off_domain": _(
+        "The customer contact's email address isn't on one of the customer's verified domains. Enter an address "
+        "on a verified domain of the tenant (or a subdomain of one), so that the customer itself receives the notice."
+    ),
+    "technical_contact_off_domain": _(
+        "The technical contact's email address isn't on one of the customer's verified domains. Enter an address "
+        "on a verified domain of the tenant (or a subdomain of one), so that the customer itself receives the notice."
+    ),
+    "partner_contact_not_a_user": _(
+        "Your contact's email address must be that of an active user of your organisation in this application."
+    ),
 }
 
 # The subscription errors that end with the seed's advice to check with the customer
@@ -108,6 +120,65 @@ def tenant_for(domain: str, tenant_guid) -> Tenant | None:
     match = Domain.objects.select_related("tenant").filter(name=normalise_domain(domain), tenant__tenant_id=guid)
     found = match.first()
     return found.tenant if found else None
+
+
+def email_domain(address: str) -> str:
+    """The domain part of an email address, normalised as domain names are ("" if none)."""
+    _local, at, domain = (address or "").strip().rpartition("@")
+    return normalise_domain(domain) if at else ""
+
+
+def is_on_verified_domain(address: str, domain_names) -> bool:
+    """The address is on one of `domain_names` or a subdomain of one: `x.contoso.fr` is on
+    `contoso.fr`, `evilcontoso.fr` is not."""
+    domain = email_domain(address)
+    return bool(domain) and any(domain == name or domain.endswith("." + name) for name in domain_names)
+
+
+def partner_contact_users(partner):
+    """The users a claim's partner contact may be: active users with an active membership of
+    the partner (vendor staff never act as a partner). Vendor mail about a claim goes to this
+    address, so it is never an arbitrary third party's."""
+    return User.objects.filter(
+        membership__partner=partner, is_active=True, is_staff=False, is_superuser=False
+    ).order_by("email")
+
+
+def is_partner_contact_email(partner, address: str) -> bool:
+    address = (address or "").strip()
+    return bool(address) and partner_contact_users(partner).filter(email__iexact=address).exists()
+
+
+def contact_problems(
+    *, tenant: Tenant, customer_email: str, technical_email: str = "", needs_technical: bool = False
+) -> list[Problem]:
+    """The customer contact and (Dynamics 365) the technical contact are on the tenant's
+    verified domains, as the directory holds them now. An empty address is left to the
+    required-field check."""
+    domain_names = list(tenant.domains.values_list("name", flat=True))
+    problems = []
+    if customer_email.strip() and not is_on_verified_domain(customer_email, domain_names):
+        problems.append(Problem("customer_contact_off_domain"))
+    if needs_technical and technical_email.strip() and not is_on_verified_domain(technical_email, domain_names):
+        problems.append(Problem("technical_contact_off_domain"))
+    return problems
+
+
+def partner_contact_problems(*, partner, partner_email: str) -> list[Problem]:
+    """The partner contact is one of the partner's active users."""
+    if partner_email.strip() and not is_partner_contact_email(partner, partner_email):
+        return [Problem("partner_contact_not_a_user")]
+    return []
+
+
+def claim_contact_problems(claim, tenant: Tenant) -> list[Problem]:
+    """Every contact rule, for a claim as it is stored (the background validation)."""
+    return contact_problems(
+        tenant=tenant,
+        customer_email=claim.customer_contact_email,
+        technical_email=claim.technical_contact_email,
+        needs_technical=claim.needs_technical_contact,
+    ) + partner_contact_problems(partner=claim.partner, partner_email=claim.partner_contact_email)
 
 
 def subscription_problems(subscription: Subscription, product: Product) -> list[Problem]:

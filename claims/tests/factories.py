@@ -23,13 +23,28 @@ class ClaimFactory(factory.django.DjangoModelFactory):
     activity = Activity.USAGE
     customer_contact_name = "Ada Customer"
     customer_contact_title = "CIO"
-    customer_contact_email = "ada@customer.example"
+    # The customer's addresses are on the tenant's verified domain, and the partner contact is
+    # one of the partner's active users (the contacts' rules): a claim built here passes.
+    customer_contact_email = factory.LazyAttribute(lambda claim: f"ada@{claim.domain}")
     technical_contact_name = "Tom Tech"
     technical_contact_title = "IT lead"
-    technical_contact_email = "tom@customer.example"
+    technical_contact_email = factory.LazyAttribute(lambda claim: f"tom@{claim.domain}")
     partner_contact_name = "Paula Partner"
-    partner_contact_email = "paula@partner.example"
+    partner_contact_email = factory.LazyAttribute(lambda claim: partner_contact_for(claim.partner))
     status = ClaimStatus.DRAFT
+
+
+def partner_contact_for(partner) -> str:
+    """The address of one of the partner's active users, making one (Paula, an Incentives
+    user) when the partner has none yet."""
+    from claims.validation import partner_contact_users
+    from cpor.models import Role
+    from cpor.tests.factories import partner_user
+
+    existing = partner_contact_users(partner).order_by("pk").values_list("email", flat=True).first()
+    if existing:
+        return existing
+    return partner_user(partner, Role.INCENTIVES_USER, email=f"paula@{partner.partner_id}.partner.example").email
 
 
 class SubscriptionItemFactory(factory.django.DjangoModelFactory):
@@ -82,11 +97,13 @@ def directory_world(partner=None):
     product with one claimable subscription, one with two subscriptions (the partner must
     name one), one bought through CSP, one not yet provisioned, and a Microsoft 365 E3
     subscription carrying three workloads. The partner has one MPN ID enrolled everywhere
-    and one enrolled nowhere.
+    and one enrolled nowhere, and a user, Paula (paula@fabrikam.example), whom the wizard's
+    tests name as the partner's contact.
     """
     from types import SimpleNamespace
 
-    from cpor.tests.factories import PartnerFactory
+    from cpor.models import Role
+    from cpor.tests.factories import PartnerFactory, partner_user
     from tenants.models import Channel
     from tenants.tests.factories import ProductFactory
 
@@ -120,5 +137,6 @@ def directory_world(partner=None):
         m365_subscription=SubscriptionFactory(tenant=tenant, product=m365),
         workloads={workload.name: workload for workload in m365.workloads.all()},
         other_tenant=TenantFactory(name="Litware", domains=["litware.com"]),
+        contact=partner_user(partner, Role.INCENTIVES_USER, email="paula@fabrikam.example"),
     )
     return world

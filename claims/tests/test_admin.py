@@ -301,6 +301,66 @@ def test_a_draft_has_no_page_in_the_back_office(reviewer):
     assert client.post(reverse("admin:claims_claim_comment", args=[draft.pk]), {"body": "x"}).status_code == 404
 
 
+# --- Customer notices (issue 7): who was notified, when, and any send failure -----------------------
+
+
+def notices_claim(settings):
+    """A claim the pipeline validated, whose notices met a mail server refusing connections."""
+    from claims import pipeline
+    from claims.tests.test_pipeline import refuse_connections, submitted_claim
+
+    claim = submitted_claim(name="Contoso unsent")
+    pipeline.claim_validate(claim_id=claim.pk)
+    refuse_connections(settings)
+    with pytest.raises(OSError):
+        pipeline.customer_emails_send(claim_id=claim.pk)
+    claim.refresh_from_db()
+    return claim
+
+
+def test_change_page_shows_each_customer_notice_with_its_send_failure(reviewer, settings):
+    claim = notices_claim(settings)
+    content = as_user(reviewer).get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    assert 'id="customer-not-notified"' in content
+    assert "Customer not yet notified: the opt-out window starts when the customer contact" in content
+    for text in (claim.customer_contact_email, claim.technical_contact_email, "Customer contact", "Technical contact"):
+        assert text in content, text
+    assert content.count('class="customer-notice notice-unsent"') == 2
+    assert content.count("Not sent") == 2
+    assert "Connection refused" in content or "Errno" in content  # the mail server's answer, as recorded
+
+
+def test_change_page_shows_when_each_notice_was_sent(reviewer, settings):
+    from claims import pipeline
+
+    claim = notices_claim(settings)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    pipeline.customer_emails_retry()
+    content = as_user(reviewer).get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    assert 'id="customer-not-notified"' not in content
+    assert content.count('class="customer-notice notice-sent"') == 2
+    assert "Not sent" not in content
+
+
+def test_changelist_filters_claims_whose_customer_is_not_yet_notified(reviewer, settings, claim):
+    unsent = notices_claim(settings)
+    client = as_user(reviewer)
+    url = reverse("admin:claims_claim_changelist")
+    assert list(client.get(url, {"customer_notified": "no"}).context["cl"].result_list) == [unsent]
+    page = client.get(url).content.decode()
+    assert "Customer not yet notified" in page
+
+
+def test_the_customer_notice_display_reads_in_french(settings):
+    from django.utils import translation
+
+    claim = notices_claim(settings)
+    reviewer = make_reviewer(language="fr")
+    with translation.override("fr"):
+        content = as_user(reviewer).get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    assert "Client pas encore averti" in content and "Avis au client" in content and "Non envoyé" in content
+
+
 # --- Actions --------------------------------------------------------------------------------------
 
 

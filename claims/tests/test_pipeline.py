@@ -3,17 +3,20 @@
 import datetime
 import io
 import json
+import smtplib
 import threading
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from claims import lifecycle, pipeline
+from claims import deadlines, lifecycle, pipeline
 from claims.models import Activity, ClaimEvent, ClaimItem, ClaimStatus, Comment, CustomerEmail, ItemOutcome
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
+from claims.validation import Problem
 from cpor.models import Program
 from cpor.tests.factories import MpnIdFactory
 from tenants.models import Channel, SolutionArea, SubscriptionStatus
@@ -41,10 +44,14 @@ def submitted_claim(**claim_fields):
     return submit(claim)
 
 
-def validated_claim(**claim_fields):
+def validated_claim(*, send_notices=True, **claim_fields):
+    """A claim validated on Monday morning and, unless `send_notices` is false, whose
+    customer notices went out then too: its opt-out window runs from that moment."""
     claim = submitted_claim(**claim_fields)
     with time_machine.travel(MONDAY_MORNING, tick=False):
         pipeline.claim_validate(claim_id=claim.pk)
+        if send_notices:
+            pipeline.customer_emails_send(claim_id=claim.pk)
     claim.refresh_from_db()
     return claim
 
@@ -63,9 +70,9 @@ class TestValidation:
         assert claim.validation_errors == []
 
     def test_passing_validation_queues_one_notice_per_customer_recipient(self):
-        claim = validated_claim()
+        claim = validated_claim(send_notices=False)
         recipients = set(CustomerEmail.objects.filter(claim=claim).values_list("recipient", "role"))
-        assert recipients == {("ada@customer.example", "customer"), ("tom@customer.example", "technical")}
+        assert recipients == {(claim.customer_contact_email, "customer"), (claim.technical_contact_email, "technical")}
 
     def test_microsoft_365_claims_notify_only_the_customer_contact(self):
         product = M365ProductFactory()
@@ -167,16 +174,19 @@ class TestValidation:
 
 class TestCustomerNotice:
     def test_exactly_one_email_per_recipient_even_when_sent_twice(self):
-        claim = validated_claim()
+        claim = validated_claim(send_notices=False)
         assert pipeline.customer_emails_send(claim_id=claim.pk) == 2
         assert pipeline.customer_emails_send(claim_id=claim.pk) == 0
         assert pipeline.customer_emails_retry() == 0
-        assert sorted(message.to[0] for message in mail.outbox) == ["ada@customer.example", "tom@customer.example"]
+        assert sorted(message.to[0] for message in mail.outbox) == sorted(
+            [claim.customer_contact_email, claim.technical_contact_email]
+        )
 
     def test_the_notice_names_partner_mpn_items_deadline_and_link_in_the_tenants_language(self, settings):
         settings.SITE_URL = "https://cpor.example"
-        claim = validated_claim()  # the factory's tenant is French, in Paris
-        pipeline.customer_emails_send(claim_id=claim.pk)
+        claim = validated_claim(send_notices=False)  # the factory's tenant is French, in Paris
+        with time_machine.travel(MONDAY_MORNING, tick=False):
+            pipeline.customer_emails_send(claim_id=claim.pk)
         message = mail.outbox[0]
         html = message.alternatives[0][0]
         assert claim.partner.name in message.subject
@@ -187,7 +197,7 @@ class TestCustomerNotice:
         assert "https://cpor.example/opt-out/" in message.body and "https://cpor.example/opt-out/" in html
 
     def test_an_smtp_failure_keeps_the_notice_for_a_retry(self, settings):
-        claim = validated_claim()
+        claim = validated_claim(send_notices=False)
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
         with pytest.raises(OSError):
@@ -196,6 +206,205 @@ class TestCustomerNotice:
         assert row.sent_at is None and row.attempts == 1 and row.last_error
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         assert pipeline.customer_emails_retry() == 2
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """A mail server that refuses the recipients in REFUSED (as an SMTP server refuses an
+    address) and delivers the rest to the test outbox."""
+
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            refused = [address for address in message.to if address in REFUSED]
+            if refused:
+                raise smtplib.SMTPRecipientsRefused(dict.fromkeys(refused, (550, b"Mailbox unavailable")))
+        return super().send_messages(email_messages)
+
+
+REFUSED: set[str] = set()
+
+
+@pytest.fixture
+def refusing(settings):
+    settings.EMAIL_BACKEND = "claims.tests.test_pipeline.RefusingBackend"
+    REFUSED.clear()
+    yield REFUSED
+    REFUSED.clear()
+
+
+def refuse_connections(settings):
+    """The mail server refuses connections (nothing listens on the discard port)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+
+
+class TestContactsAreCheckedAgain:
+    """Issue 7: the background validation checks the contacts' rules again, as the directory
+    and the partner's users are when it runs, each with its own reason."""
+
+    def test_a_customer_contact_no_longer_on_the_tenants_domains_fails_validation(self):
+        from django.utils import translation
+
+        tenant = TenantFactory(domains=["contoso.onmicrosoft.com", "contoso.fr"])
+        claim = submitted_claim(
+            tenant=tenant, domain="contoso.onmicrosoft.com", customer_contact_email="ada@contoso.fr"
+        )
+        tenant.domains.filter(name="contoso.fr").delete()  # the directory feed dropped the domain
+        pipeline.claim_validate(claim_id=claim.pk)
+        claim.refresh_from_db()
+        assert claim.status == ClaimStatus.VALIDATION_FAILED
+        assert codes(claim) == ["customer_contact_off_domain"]
+        assert not CustomerEmail.objects.filter(claim=claim).exists()
+        with translation.override("fr"):
+            assert "domaines vérifiés" in Problem.from_dict(claim.validation_errors[0]).message
+
+    def test_a_technical_contact_off_the_tenants_domains_fails_validation(self):
+        claim = submitted_claim(technical_contact_email="someone@fabrikam.example")
+        pipeline.claim_validate(claim_id=claim.pk)
+        claim.refresh_from_db()
+        assert (claim.status, codes(claim)) == (ClaimStatus.VALIDATION_FAILED, ["technical_contact_off_domain"])
+
+    def test_a_partner_contact_no_longer_an_active_user_fails_validation(self):
+        from cpor.models import User
+
+        claim = submitted_claim()
+        User.objects.filter(email=claim.partner_contact_email).update(is_active=False)
+        pipeline.claim_validate(claim_id=claim.pk)
+        claim.refresh_from_db()
+        assert (claim.status, codes(claim)) == (ClaimStatus.VALIDATION_FAILED, ["partner_contact_not_a_user"])
+        assert claim.events.get(action="validation_failed").reason.startswith("Your contact's email address")
+
+
+THURSDAY = MONDAY_MORNING + datetime.timedelta(days=2)
+LONG_AFTER = DEADLINE_UTC + datetime.timedelta(days=60)
+
+
+class TestTheWindowStartsWhenTheCustomerIsNotified:
+    """Issue 7: the opt-out window starts when the customer contact's notice has actually
+    been sent; a claim whose notices cannot be sent is never approved by the timer."""
+
+    def test_validation_alone_starts_no_window(self):
+        claim = validated_claim(send_notices=False)
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+        assert (claim.notified_at, claim.opt_out_deadline) == (None, None)
+        assert "opt_out_deadline" not in claim.events.get(action="validated").data
+        assert pipeline.claims_approve_due(now=LONG_AFTER) == 0
+
+    def test_the_window_runs_from_the_moment_the_customer_contacts_notice_is_sent(self):
+        claim = validated_claim(send_notices=False)
+        with time_machine.travel(THURSDAY, tick=False):
+            assert pipeline.customer_emails_send(claim_id=claim.pk) == 2
+        claim.refresh_from_db()
+        deadline = deadlines.opt_out_deadline(THURSDAY, tenant=claim.tenant)
+        assert deadline > DEADLINE_UTC
+        assert (claim.notified_at, claim.opt_out_deadline) == (THURSDAY, deadline)
+        customer_row = claim.customer_emails.get(role=CustomerEmail.Role.CUSTOMER)
+        assert customer_row.sent_at == THURSDAY
+        event = claim.events.get(action="customer_notified", data__role=CustomerEmail.Role.CUSTOMER)
+        assert event.data["opt_out_deadline"] == deadline.isoformat()
+        assert "3 décembre 2026 23:59" in mail.outbox[0].body  # the deadline the customer reads is the stored one
+        assert pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1)) == 0
+        assert pipeline.claims_approve_due(now=deadline + datetime.timedelta(seconds=1)) == 1
+
+    def test_with_the_mail_server_refusing_connections_the_timer_never_approves(self, settings):
+        claim = validated_claim(send_notices=False)
+        refuse_connections(settings)
+        with pytest.raises(OSError):
+            pipeline.customer_emails_send(claim_id=claim.pk)
+        jobs = pipeline.periodic_jobs_run(now=LONG_AFTER)
+        assert (jobs["customer_emails"], jobs["approved"]) == (0, 0)
+        assert pipeline.claim_approve_if_due(claim_id=claim.pk, now=LONG_AFTER) is None
+        claim.refresh_from_db()
+        assert (claim.status, claim.notified_at, claim.opt_out_deadline) == (ClaimStatus.UNDER_REVIEW, None, None)
+        assert claim.items.get().outcome == ItemOutcome.PENDING
+        customer_row = claim.customer_emails.get(role=CustomerEmail.Role.CUSTOMER)
+        assert customer_row.sent_at is None and customer_row.attempts == 2 and customer_row.last_error
+        assert not claim.events.filter(action__in=("customer_notified", "approved")).exists()
+
+    def test_the_other_notices_wait_for_the_customer_contacts_notice(self, refusing):
+        claim = validated_claim(send_notices=False)
+        refusing.add(claim.customer_contact_email)
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            pipeline.customer_emails_send(claim_id=claim.pk)
+        technical = claim.customer_emails.get(role=CustomerEmail.Role.TECHNICAL)
+        assert (technical.sent_at, technical.attempts) == (None, 0)
+        assert mail.outbox == []
+
+    def test_the_timer_never_approves_a_claim_any_of_whose_notices_is_unsent(self, refusing):
+        claim = validated_claim(send_notices=False)
+        refusing.add(claim.technical_contact_email)
+        with time_machine.travel(MONDAY_MORNING, tick=False), pytest.raises(smtplib.SMTPRecipientsRefused):
+            pipeline.customer_emails_send(claim_id=claim.pk)
+        claim.refresh_from_db()
+        assert claim.opt_out_deadline == DEADLINE_UTC  # the customer contact's notice went out
+        after = DEADLINE_UTC + datetime.timedelta(seconds=1)
+        assert pipeline.claims_approve_due(now=after) == 0
+        assert pipeline.claim_approve_if_due(claim_id=claim.pk, now=after) is None
+        refusing.clear()
+        assert pipeline.customer_emails_retry() == 1
+        assert pipeline.claims_approve_due(now=after) == 1
+
+    def test_every_notice_also_goes_to_the_tenants_notification_addresses_once_per_address(self):
+        claim = submitted_claim()
+        tenant = claim.tenant
+        tenant.notification_emails = ["it-notify@contoso.example", "legal@contoso.example", "ada@" + claim.domain]
+        tenant.save(update_fields=["notification_emails"])
+        with time_machine.travel(MONDAY_MORNING, tick=False):
+            pipeline.claim_validate(claim_id=claim.pk)
+            pipeline.claim_validate(claim_id=claim.pk)
+            assert pipeline.customer_emails_send(claim_id=claim.pk) == 4
+        assert pipeline.customer_emails_send(claim_id=claim.pk) == 0
+        assert set(claim.customer_emails.values_list("recipient", "role")) == {
+            (claim.customer_contact_email, "customer"),
+            (claim.technical_contact_email, "technical"),
+            ("it-notify@contoso.example", "directory"),
+            ("legal@contoso.example", "directory"),
+        }
+        assert sorted(message.to[0] for message in mail.outbox) == sorted(
+            claim.customer_emails.values_list("recipient", flat=True)
+        )
+        assert all("/opt-out/" in message.body for message in mail.outbox)
+
+    def test_a_claim_decided_before_its_customer_was_notified_is_never_announced(self):
+        claim = validated_claim(send_notices=False)
+        with transaction.atomic():
+            lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.REJECTED, action="rejected")
+        assert pipeline.customer_emails_send(claim_id=claim.pk) == 0
+        assert pipeline.customer_emails_retry() == 0
+        assert mail.outbox == []
+        claim.refresh_from_db()
+        assert claim.opt_out_deadline is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_at_once_send_each_notice_once_and_start_the_window_once():
+    claim = validated_claim(send_notices=False)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def send():
+        barrier.wait()
+        try:
+            pipeline.customer_emails_send(claim_id=claim.pk)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    pipeline.customer_emails_retry()  # whatever a skipping worker left, the periodic pass sends
+
+    assert errors == []
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        [claim.customer_contact_email, claim.technical_contact_email]
+    )
+    assert claim.events.filter(action="customer_notified").count() == 2
+    claim.refresh_from_db()
+    assert claim.notified_at is not None
+    assert claim.opt_out_deadline == deadlines.opt_out_deadline(claim.notified_at, tenant=claim.tenant)
 
 
 class TestOptOut:
@@ -393,8 +602,7 @@ class TestSubscriptionChecks:
             item_key=ClaimItem.key_for_workload(claim.tenant, workload),
         )
         submit(claim)
-        with time_machine.travel(MONDAY_MORNING, tick=False):
-            pipeline.claim_validate(claim_id=claim.pk)
+        validate(claim)
         pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
         type(subscription).objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.DELETED)
         assert pipeline.subscriptions_check() == 0  # the other subscription still carries it
@@ -471,7 +679,7 @@ def test_a_second_pass_of_every_periodic_job_does_nothing():
     assert first["customer_emails"] == 2
     second = pipeline.periodic_jobs_run(now=later)
     assert second == dict.fromkeys(second, 0)
-    assert first["approved"] == 1  # validated on the real clock, approved on the moved one
+    assert first["approved"] == 1  # notified on the real clock, approved on the moved one
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.APPROVED
     assert claim.events.filter(action="approved").count() == 1

@@ -202,3 +202,69 @@ def test_the_not_provisioned_message_gives_its_advice_once():
     message = validation.Problem("not_provisioned").message
     assert "Contact your customer" in message
     assert str(validation.CHECK_WITH_CUSTOMER) not in message
+
+
+class TestContacts:
+    """Issue 7: the customer's notice reaches the customer, and partner mail the partner."""
+
+    def test_a_customer_address_on_a_verified_domain_or_a_subdomain_of_one_is_on_the_tenant(self):
+        tenant = TenantFactory(domains=["contoso.onmicrosoft.com", "contoso.fr"])
+        for address in ("ada@contoso.fr", "Ada@Contoso.FR", "ada@paris.contoso.fr", "tom@contoso.onmicrosoft.com"):
+            assert validation.contact_problems(tenant=tenant, customer_email=address) == [], address
+
+    def test_a_customer_address_off_the_tenants_domains_is_refused_lookalikes_included(self):
+        tenant = TenantFactory(domains=["contoso.fr"])
+        TenantFactory(domains=["fabrikam.example"])
+        for address in (
+            "someone@fabrikam.example",
+            "ada@evilcontoso.fr",
+            "ada@contoso.fr.evil.example",
+            "ada@fr",
+            "contoso.fr",
+        ):
+            assert codes(validation.contact_problems(tenant=tenant, customer_email=address)) == [
+                "customer_contact_off_domain"
+            ], address
+
+    def test_the_technical_contact_is_on_the_tenants_domains_when_the_claim_needs_one(self):
+        tenant = TenantFactory(domains=["contoso.fr"])
+        problems = validation.contact_problems(
+            tenant=tenant, customer_email="ada@contoso.fr", technical_email="tom@fabrikam.example", needs_technical=True
+        )
+        assert codes(problems) == ["technical_contact_off_domain"]
+        assert (
+            validation.contact_problems(
+                tenant=tenant, customer_email="ada@contoso.fr", technical_email="", needs_technical=False
+            )
+            == []
+        )
+
+    def test_the_partner_contact_is_an_active_user_of_the_partner_in_any_letter_case(self, partner, other_partner):
+        from cpor.models import Role
+        from cpor.tests.factories import UserFactory, partner_user
+
+        partner_user(partner, Role.BILLING_ADMIN, email="paula@fabrikam.example")
+        partner_user(partner, Role.INCENTIVES_USER, email="gone@fabrikam.example", is_active=False)
+        partner_user(other_partner, Role.INCENTIVES_ADMIN, email="nina@northwind.example")
+        UserFactory(email="reviewer@vendor.example", is_staff=True)
+
+        def problems(address):
+            return codes(validation.partner_contact_problems(partner=partner, partner_email=address))
+
+        assert problems("Paula@Fabrikam.Example") == []
+        for address in (
+            "gone@fabrikam.example",
+            "nina@northwind.example",
+            "reviewer@vendor.example",
+            "stranger@x.example",
+        ):
+            assert problems(address) == ["partner_contact_not_a_user"], address
+
+    def test_the_contact_rules_read_in_french(self):
+        from django.utils import translation
+
+        for code in ("customer_contact_off_domain", "technical_contact_off_domain", "partner_contact_not_a_user"):
+            english = validation.Problem(code).message
+            with translation.override("fr"):
+                french = validation.Problem(code).message
+            assert french != english, code

@@ -480,6 +480,137 @@ class TestLaterSteps:
         assert claim.name == "Frozen" and Claim.objects.filter(pk=claim.pk).exists()
 
 
+def contacts(world, **changes) -> dict:
+    return {
+        "customer_contact_name": "Ada Customer",
+        "customer_contact_title": "CIO",
+        "customer_contact_email": "ada@contoso.fr",
+        "technical_contact_name": "Tom Tech",
+        "technical_contact_title": "IT lead",
+        "technical_contact_email": "tom@it.contoso.fr",
+        "partner_contact_name": "Paula Partner",
+        "partner_contact_email": world.contact.email,
+        **changes,
+    }
+
+
+class TestContactRules:
+    """Issue 7: the customer's addresses are on the tenant's verified domains (or a subdomain
+    of one); the partner contact is one of the partner's active users. The Contacts step
+    says so, refuses the rest with a message, and saves nothing."""
+
+    def url(self, claim):
+        return reverse("claims:draft_contacts", args=[claim.pk])
+
+    def test_the_contacts_step_names_the_verified_domains_and_offers_the_partners_users(self, admin_client, world):
+        from cpor.models import Role
+        from cpor.tests.factories import partner_user
+
+        partner_user(world.partner, Role.INCENTIVES_USER, email="gone@fabrikam.example", is_active=False)
+        partner_user(None, Role.INCENTIVES_ADMIN, email="nina@northwind.example")
+        claim = create_draft(admin_client, world)
+        page = text(admin_client.get(self.url(claim)))
+        assert "On one of the customer's verified domains (or a subdomain of one): contoso.fr, " in page
+        assert "contoso.onmicrosoft.com" in page
+        assert 'list="partner-contact-emails"' in page
+        assert '<option value="paula@fabrikam.example">' in page
+        assert "gone@fabrikam.example" not in page and "nina@northwind.example" not in page
+
+    def test_contacts_on_the_verified_domains_and_a_partner_user_are_saved(self, admin_client, world):
+        claim = create_draft(admin_client, world)
+        response = admin_client.post(self.url(claim), contacts(world, partner_contact_email="PAULA@fabrikam.example"))
+        assert response.status_code == 302
+        claim.refresh_from_db()
+        assert (claim.customer_contact_email, claim.technical_contact_email) == ("ada@contoso.fr", "tom@it.contoso.fr")
+
+    @pytest.mark.parametrize(
+        ("field", "address"),
+        [
+            ("customer_contact_email", "someone@fabrikam.example"),
+            ("customer_contact_email", "ada@evilcontoso.fr"),
+            ("technical_contact_email", "someone@fabrikam.example"),
+        ],
+    )
+    def test_a_customer_address_off_the_tenants_domains_is_refused_and_nothing_is_saved(
+        self, admin_client, world, field, address
+    ):
+        claim = create_draft(admin_client, world)
+        response = admin_client.post(self.url(claim), contacts(world, **{field: address}))
+        assert response.status_code == 200
+        assert "email address isn&#x27;t on one of the customer&#x27;s verified domains" in text(response)
+        claim.refresh_from_db()
+        assert (claim.customer_contact_email, claim.technical_contact_email) == ("", "")
+        assert not claim.events.filter(action="contacts_changed").exists()
+
+    @pytest.mark.parametrize("address", ["someone@fabrikam.example", "nina@northwind.example", "gone@fabrikam.example"])
+    def test_a_partner_contact_who_is_not_one_of_the_partners_active_users_is_refused(
+        self, admin_client, world, address
+    ):
+        from cpor.models import Role
+        from cpor.tests.factories import partner_user
+
+        partner_user(world.partner, Role.INCENTIVES_USER, email="gone@fabrikam.example", is_active=False)
+        partner_user(None, Role.INCENTIVES_ADMIN, email="nina@northwind.example")
+        claim = create_draft(admin_client, world)
+        response = admin_client.post(self.url(claim), contacts(world, partner_contact_email=address))
+        assert "must be that of an active user of your organisation" in text(response)
+        claim.refresh_from_db()
+        assert claim.partner_contact_email == ""
+
+    def test_the_service_refuses_what_a_tampered_form_would_let_through(self, world, incentives_admin):
+        from claims import services
+        from claims.services import ClaimContacts, ClaimProblems
+
+        claim = create_draft_through_services(world, incentives_admin)
+        bad = ClaimContacts(
+            **{
+                **contacts(world),
+                "customer_contact_email": "someone@fabrikam.example",
+                "partner_contact_email": "someone@fabrikam.example",
+            }
+        )
+        with pytest.raises(ClaimProblems) as refused:
+            services.claim_set_contacts(user=incentives_admin, claim_id=claim.pk, contacts=bad)
+        assert [problem.code for problem in refused.value.problems] == [
+            "customer_contact_off_domain",
+            "partner_contact_not_a_user",
+        ]
+        claim.refresh_from_db()
+        assert claim.customer_contact_email == "" and claim.partner_contact_email == ""
+
+    def test_the_contact_rules_are_explained_in_french(self, client, world):
+        from cpor.models import Role
+        from cpor.tests.factories import partner_user
+
+        client.force_login(partner_user(world.partner, Role.INCENTIVES_ADMIN, language="fr"))
+        claim = create_draft(client, world)
+        page = text(client.get(self.url(claim)))
+        assert "Sur l’un des domaines vérifiés du client" in page
+        response = client.post(
+            self.url(claim),
+            contacts(world, customer_contact_email="x@fabrikam.example", partner_contact_email="x@fabrikam.example"),
+        )
+        page = text(response)
+        assert "L’adresse e-mail du contact client n’est pas sur l’un des domaines vérifiés du client" in page
+        assert "doit être celle d’un utilisateur actif de votre organisation" in page
+
+
+def create_draft_through_services(world, user):
+    from claims import services
+
+    return services.claim_create_draft(
+        user=user,
+        start=services.ClaimStart(
+            mpn_id=world.mpn.pk,
+            domain=world.domain,
+            tenant_guid=world.tenant.tenant_id,
+            solution_area="Business Applications",
+            activity="usage",
+            name="Sales",
+        ),
+    )
+
+
 class TestDrafts:
     def test_a_draft_is_resumed_at_the_first_step_it_lacks(self, admin_client, world):
         claim = create_draft(admin_client, world)

@@ -170,5 +170,8 @@ def _file_now(spec: DemoClaim, user) -> Claim:
     )
     services.claim_submit(user=user, claim_id=claim.pk)
     pipeline.claim_validate(claim_id=claim.pk)
+    # As the worker would next: the customer's notices go out, and the first one starts the
+    # opt-out window.
+    pipeline.customer_emails_send(claim_id=claim.pk)
     claim.refresh_from_db()
     return claim
