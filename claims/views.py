@@ -171,11 +171,11 @@ def _export_texts() -> tuple[list[str], dict[str, dict[str, str]]]:
             _("Activity"),
             _("Items"),
             _("Status"),
-            _("Created"),
-            _("Submitted"),
-            _("Opt-out deadline"),
         )
     ]
+    # The times, as a spreadsheet reads them, in the reader's zone: the column names it.
+    zone = timezone.get_current_timezone_name()
+    header += [f"{label} ({zone})" for label in (_("Created"), _("Submitted"), _("Opt-out deadline"))]
     return header, labels
 
 

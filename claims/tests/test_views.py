@@ -288,6 +288,7 @@ def test_export_is_the_filtered_list_as_csv(client, incentives_admin, mpn, claim
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["Claim ID", "Name", "MPN ID"]
+    assert rows[0][-3:] == ["Created (UTC)", "Submitted (UTC)", "Opt-out deadline (UTC)"]
     assert [row[1] for row in rows[1:]] == ["Contoso Sales"]
     assert "pending" in rows[1][8].lower()
     everything = client.get(reverse("claims:export"))
