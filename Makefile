@@ -29,7 +29,8 @@ run: setup
 	@echo "    reviewer@cpor.example        Reviewer (Django admin at /admin/)"
 	@echo "  Customer emails land in var/mail/ unless EMAIL_HOST is set."
 	@echo ""
-	$(VENV)/bin/honcho start -f Procfile
+# The development settings, explicitly: the server and worker entry points default to production.
+	DJANGO_SETTINGS_MODULE=cpor.settings.base $(VENV)/bin/honcho start -f Procfile
 
 ## make test: lint, migrations check and the whole suite (PostgreSQL and Redis when reachable)
 test: $(STAMP)

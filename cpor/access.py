@@ -19,13 +19,21 @@ MANAGE_USERS = frozenset({Role.GLOBAL_ADMIN})
 
 
 def membership_of(user) -> Membership | None:
-    """The active partner membership of a signed-in user, or None (staff, or nobody)."""
-    if not user.is_authenticated or not user.is_active:
+    """The active partner membership of a signed-in user, or None (staff, or nobody).
+
+    Vendor staff never act as a partner: a staff account has no partner here even if a
+    membership row exists (the models and the database refuse one; this is the last guard)."""
+    if not user.is_authenticated or not user.is_active or is_staff_account(user):
         return None
     try:
         return user.membership
     except Membership.DoesNotExist:
         return None
+
+
+def is_staff_account(user) -> bool:
+    """Vendor staff (reviewers, administrators): never a partner user."""
+    return bool(user.is_staff or user.is_superuser)
 
 
 def partner_of(user):

@@ -4,10 +4,11 @@ so in English).
 Partners and MPN IDs come from the directory feed, which owns them: they are read-only
 here, like the rest of the master data (tenants/admin.py). Users are managed here: the
 User model signs in with an email address and has no username, so the stock UserAdmin is
-adapted (forms, fieldsets, ordering). Staff who are not superusers (reviewers) may look
-after partner users, never after staff accounts, and may not grant staff status, groups or
-permissions: with the change permission on users they could otherwise reset a
-superuser's password or promote themselves.
+adapted (forms, fieldsets, ordering). Only superusers change users and memberships.
+Staff who are not superusers (reviewers) read them and change nothing: with the change
+permission they could otherwise give themselves a partner membership and act as that
+partner, or set a partner user's password and sign in as them. A staff account never holds
+a membership at all (Membership.clean, a database trigger, and cpor.access).
 """
 
 from django.contrib import admin
@@ -76,7 +77,21 @@ class EmailUserChangeForm(UserChangeForm):
         return self.cleaned_data["email"].strip().lower()
 
 
-class MembershipInline(admin.StackedInline):
+class SuperuserWritesMixin:
+    """Reviewers read; only a superuser adds, changes or deletes (see the module's docstring)."""
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        # For users this includes the password-change page, which asks the same question.
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class MembershipInline(SuperuserWritesMixin, admin.StackedInline):
     model = Membership
     extra = 0
     max_num = 1
@@ -85,7 +100,7 @@ class MembershipInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(StockUserAdmin):
+class UserAdmin(SuperuserWritesMixin, StockUserAdmin):
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
     fieldsets = (
@@ -120,20 +135,9 @@ class UserAdmin(StockUserAdmin):
             return super().get_readonly_fields(request, obj)
         return (*super().get_readonly_fields(request, obj), *PRIVILEGE_FIELDS)
 
-    def has_change_permission(self, request, obj=None):
-        # Includes the password-change page, which asks the same question.
-        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
-            return False
-        return super().has_delete_permission(request, obj)
-
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SuperuserWritesMixin, admin.ModelAdmin):
     list_display = ("user", "partner", "role", "created_at")
     list_filter = ("role", "partner")
     list_select_related = ("user", "partner")

@@ -1,11 +1,14 @@
-"""The Celery application, configured from Django settings under the CELERY_ prefix."""
+"""The Celery application, configured from Django settings under the CELERY_ prefix.
+
+Without DJANGO_SETTINGS_MODULE a worker or beat runs the production settings (like
+cpor/wsgi.py); the Procfile behind `make run` chooses the development settings explicitly."""
 
 import os
 from pathlib import Path
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings.base")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings.production")
 
 app = Celery("cpor")
 app.config_from_object("django.conf:settings", namespace="CELERY")

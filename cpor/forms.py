@@ -10,7 +10,6 @@ from django.urls import reverse_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from . import emails
 from .models import MpnId, Program, Role, User
 
 
@@ -58,27 +57,14 @@ class SignInForm(auth_forms.AuthenticationForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's reset, with the email in the user's own language and links from SITE_URL."""
+    """Django's reset form for the address only: the view hands it to
+    cpor.services.password_reset_request, which counts the request and leaves the email to a
+    worker (in the user's own language, with links from SITE_URL)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = _("Email address")
         self.helper = _helper(_("Send me a reset link"))
-
-    def get_users(self, email):
-        # Active users only; an invited user who lost the invitation may use this link too,
-        # which is why users without a password yet are not left out (Django's default).
-        return User.objects.filter(email__iexact=email, is_active=True)
-
-    def send_mail(
-        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
-    ):
-        user = context["user"]
-        emails.send_account_email(
-            user=user,
-            template="password_reset",
-            context={"reset_url": emails.token_url("password_reset_confirm", user)},
-        )
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm):

@@ -1,6 +1,7 @@
 """The partner side of the domain: users, partners, their MPN IDs and the roles users hold."""
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -61,6 +62,12 @@ class User(AbstractUser):
     def __str__(self):
         return self.email
 
+    def clean(self):
+        super().clean()
+        # Vendor staff and partners stay apart (see Membership); the database refuses it too.
+        if (self.is_staff or self.is_superuser) and self.pk and Membership.objects.filter(user_id=self.pk).exists():
+            raise ValidationError(STAFF_MEMBERSHIP_REFUSED)
+
 
 class Partner(models.Model):
     partner_id = models.CharField(_("partner ID"), max_length=20, unique=True)
@@ -111,6 +118,11 @@ class MpnId(models.Model):
             setattr(self, field, program in programs)
 
 
+STAFF_MEMBERSHIP_REFUSED = _(
+    "A vendor staff account cannot belong to a partner. Partner users and reviewers need separate accounts."
+)
+
+
 class Role(models.TextChoices):
     INCENTIVES_ADMIN = "incentives_admin", _("Incentives admin")
     INCENTIVES_USER = "incentives_user", _("Incentives user")
@@ -131,3 +143,30 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} – {self.partner.name} ({self.get_role_display()})"
+
+    def clean(self):
+        super().clean()
+        # A reviewer holding a membership would act as that partner (file, comment, read its
+        # data) while arbitrating against its competitors. Enforced by a trigger too
+        # (migration 0002), since a check constraint cannot look at another table.
+        if (
+            self.user_id is not None
+            and User.objects.filter(pk=self.user_id)
+            .filter(models.Q(is_staff=True) | models.Q(is_superuser=True))
+            .exists()
+        ):
+            raise ValidationError({"user": STAFF_MEMBERSHIP_REFUSED})
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password reset link, kept for the rate limit's window only.
+
+    The address is kept as a keyed hash: the count needs to recognise it, not to read it,
+    and most addresses typed here may belong to nobody."""
+
+    email_digest = models.CharField(max_length=64, db_index=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    requested_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"Password reset request at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -8,18 +8,31 @@ an entry in the admin's history of the changed object (who, when, what). Emails 
 only once the transaction has committed.
 """
 
+import logging
+import math
 from collections.abc import Iterable
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from . import emails
-from .models import Membership, MpnId, Partner, Program, Role, User
+from . import emails, tasks
+from .models import Membership, MpnId, Partner, PasswordResetRequest, Program, Role, User
+
+logger = logging.getLogger(__name__)
 
 
 class AccountError(Exception):
     """A rule of team management was broken; the message is for the Global admin."""
+
+
+class TooManyRequests(Exception):
+    """A rate limit was reached; the message says how long to wait."""
 
 
 def _log(*, actor: User, obj, flag: int, message: str) -> None:
@@ -36,7 +49,13 @@ def _lock_partner_of(actor: User) -> Partner:
     if (
         partner is None
         or not Membership.objects.filter(
-            user=actor, partner=partner, role=Role.GLOBAL_ADMIN, user__is_active=True
+            user=actor,
+            partner=partner,
+            role=Role.GLOBAL_ADMIN,
+            user__is_active=True,
+            # Vendor staff never act for a partner, whatever rows exist (cpor.access).
+            user__is_staff=False,
+            user__is_superuser=False,
         ).exists()
     ):
         raise AccountError(_("Only a Global admin can manage the organisation's users and MPN IDs."))
@@ -93,17 +112,24 @@ def user_invite(
     first_name: str = "",
     last_name: str = "",
     language: str = "en",
-) -> User:
+) -> User | None:
     """Add a user to the Global admin's partner with a role, and email them a link to set
-    their password. An address that already belongs to anyone (any partner, or vendor
-    staff) is refused without saying whose it is."""
+    their password.
+
+    Each person has one account, in one organisation. An address that already has an
+    account elsewhere (another partner, or vendor staff) gets the same answer as a new one
+    and nothing changes: the Global admin must not learn who the vendor's staff or a
+    competitor's users are. Returns the new user, or None when nothing was created. Only an
+    address that is already one of the admin's own users, which their Users page lists
+    anyway, is refused by name."""
     partner = _lock_partner_of(actor)
     email = User.objects.normalize_email(email).strip().lower()
-    refusal = AccountError(
-        _("%(email)s already has an account. Each person has one account, in one organisation.") % {"email": email}
-    )
-    if User.objects.filter(email__iexact=email).exists():
-        raise refusal
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        if Membership.objects.filter(user=existing, partner=partner).exists():
+            raise AccountError(_("%(email)s is already one of your organisation's users.") % {"email": email})
+        logger.info("Invitation by user %s to an address that has an account elsewhere: nothing done.", actor.pk)
+        return None
     try:
         # A savepoint, so that losing a race on the unique email leaves the transaction usable.
         with transaction.atomic():
@@ -112,7 +138,8 @@ def user_invite(
             user.set_unusable_password()
             user.save()
     except IntegrityError:
-        raise refusal from None
+        # Someone else took the address at this very moment: the same answer as above.
+        return None
     membership = Membership.objects.create(user=user, partner=partner, role=Role(role))
     _log(actor=actor, obj=user, flag=ADDITION, message=f"Invited to {partner} as {membership.get_role_display()}.")
     transaction.on_commit(lambda: _send_invitation(user.pk, actor.pk))
@@ -214,3 +241,67 @@ def user_set_language(*, user: User, language: str) -> None:
     """Remember the language a user chose: the site and their emails use it."""
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
+
+
+# --- Password reset ---------------------------------------------------------------------
+
+
+def _email_digest(email: str) -> str:
+    return salted_hmac("cpor.password-reset", email.strip().lower()).hexdigest()
+
+
+def _minutes_until_one_expires(requests, window: timedelta) -> int:
+    oldest = requests.order_by("requested_at").values_list("requested_at", flat=True).first()
+    seconds = (oldest + window - timezone.now()).total_seconds() if oldest else window.total_seconds()
+    return max(1, math.ceil(seconds / 60))
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, client_ip: str | None) -> None:
+    """Email a link to choose a new password to the active account with this address, if
+    there is one.
+
+    The answer is the same, and takes the same time, whether or not such an account exists:
+    this request only counts and queues; a worker looks the account up and sends the email.
+    At most PASSWORD_RESET_LIMIT_PER_EMAIL requests per email address, and
+    PASSWORD_RESET_LIMIT_PER_ADDRESS per client address, in PASSWORD_RESET_WINDOW_MINUTES;
+    past that the request is refused with the wait, and nothing is queued. Two requests at
+    the same instant may both pass the count: a rate limit, not an exact quota."""
+    now = timezone.now()
+    window = timedelta(minutes=settings.PASSWORD_RESET_WINDOW_MINUTES)
+    PasswordResetRequest.objects.filter(requested_at__lt=now - window).delete()
+    recent = PasswordResetRequest.objects.filter(requested_at__gte=now - window)
+    digest = _email_digest(email)
+    for requests, limit in (
+        (recent.filter(email_digest=digest), settings.PASSWORD_RESET_LIMIT_PER_EMAIL),
+        (recent.filter(client_ip=client_ip) if client_ip else None, settings.PASSWORD_RESET_LIMIT_PER_ADDRESS),
+    ):
+        if requests is not None and requests.count() >= limit:
+            minutes = _minutes_until_one_expires(requests, window)
+            raise TooManyRequests(
+                ngettext(
+                    "Too many password reset requests for this email address or from your address. "
+                    "Wait %(minutes)s minute, then try again.",
+                    "Too many password reset requests for this email address or from your address. "
+                    "Wait %(minutes)s minutes, then try again.",
+                    minutes,
+                )
+                % {"minutes": minutes}
+            )
+    PasswordResetRequest.objects.create(email_digest=digest, client_ip=client_ip, requested_at=now)
+    transaction.on_commit(lambda: tasks.enqueue_password_reset_email(email.strip()))
+
+
+def password_reset_emails_send(*, email: str) -> int:
+    """The worker's half of a password reset: email each active account with this address
+    (compared case-insensitively) a one-time link, in its user's language. An invited user
+    who lost the invitation may use it too, so users without a password yet are included.
+    Returns how many emails went out."""
+    sent = 0
+    for user in User.objects.filter(email__iexact=email.strip(), is_active=True):
+        sent += emails.send_account_email(
+            user=user,
+            template="password_reset",
+            context={"reset_url": emails.token_url("password_reset_confirm", user)},
+        )
+    return sent

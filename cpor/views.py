@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from . import selectors, services
+from . import selectors, services, throttle
 from .access import MANAGE_USERS, can_manage_users, partner_required
 from .forms import InviteForm, MpnProgramsForm, PasswordResetForm, RoleForm, SetPasswordForm, SignInForm
 from .models import Role
@@ -47,7 +47,22 @@ class SignOutView(auth_views.LogoutView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """The same answer whether or not the address has an account; a request past the rate
+    limit is refused with the wait (429), for any address alike."""
+
     form_class = PasswordResetForm
+
+    def form_valid(self, form):
+        try:
+            services.password_reset_request(
+                email=form.cleaned_data["email"], client_ip=throttle.client_ip(self.request)
+            )
+        except services.TooManyRequests as error:
+            form.add_error(None, str(error))
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return redirect(self.get_success_url())
 
 
 class ActiveUserLinkMixin:
@@ -69,6 +84,8 @@ class InvitationAcceptView(ActiveUserLinkMixin, auth_views.PasswordResetConfirmV
     template_name = "registration/invitation_accept.html"
     title = gettext_lazy("Welcome to CPOR")
     post_reset_login = True
+    # Signs in without a password check, so not through django-axes' backend (which only counts).
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("home")
 
     def form_valid(self, form):
@@ -143,11 +160,12 @@ def team_invite(request):
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            user = services.user_invite(actor=request.user, **form.cleaned_data)
+            services.user_invite(actor=request.user, **form.cleaned_data)
         except services.AccountError as error:
             form.add_error("email", str(error))
         else:
-            messages.success(request, _("Invitation sent to %(email)s.") % {"email": user.email})
+            # The same answer when the address has an account elsewhere (see user_invite).
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
             return redirect("team")
     return _render_team(request, form, status=400)
 

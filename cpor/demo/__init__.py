@@ -45,6 +45,9 @@ REVIEWERS_GROUP = "Reviewers"
 # Reviewers see and change claims and master data, and write comments (PRODUCT.md section 1).
 REVIEWER_APPS = ("claims", "tenants", "cpor")
 REVIEWER_EXTRA_PERMISSIONS = (("claims", "add_comment"),)
+# Users and memberships they only read: changing them would let a reviewer act as a partner
+# (cpor/admin.py says why; the admin refuses it whatever the group holds).
+REVIEWER_READ_ONLY_MODELS = (("cpor", "user"), ("cpor", "membership"))
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,14 @@ def demo_seed(*, feed_path: Path = DEMO_FEED) -> DemoReport:
 
 def reviewers_group_ensure() -> tuple[Group, bool]:
     """The Reviewers group with exactly its permissions: view and change on every model of
-    claims, tenants and cpor, and add on claims' comments. Returns it and whether it changed."""
+    claims, tenants and cpor except users and memberships (view only), and add on claims'
+    comments. Returns it and whether it changed."""
     group, created = Group.objects.get_or_create(name=REVIEWERS_GROUP)
     wanted = Q(content_type__app_label__in=REVIEWER_APPS) & (
         Q(codename__startswith="view_") | Q(codename__startswith="change_")
     )
+    for app_label, model in REVIEWER_READ_ONLY_MODELS:
+        wanted &= ~Q(content_type__app_label=app_label, content_type__model=model, codename__startswith="change_")
     for app_label, codename in REVIEWER_EXTRA_PERMISSIONS:
         wanted |= Q(content_type__app_label=app_label, codename=codename)
     permissions = set(Permission.objects.filter(wanted))

@@ -5,6 +5,7 @@ environment's name.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
     "cpor",
     "tenants",
     "claims",
@@ -50,6 +52,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that an oversized body is refused before anything reads it.
+    "cpor.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -60,6 +64,8 @@ MIDDLEWARE = [
     "cpor.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes documents: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cpor.urls"
@@ -97,6 +103,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cpor.User"
+# django-axes watches every sign-in (the site's and the admin's) before Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -132,6 +143,15 @@ STORAGES = {
 POE_MAX_BYTES = int(os.environ.get("CPOR_POE_MAX_BYTES", str(10 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = POE_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# At most this many files in one request: a claim's proof of execution is uploaded by up to 20.
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+
+# --- Request size: refused with 413 before the body is read (cpor.middleware) ----------
+# The largest legitimate request is a proof-of-execution upload: 20 files of POE_MAX_BYTES
+# plus the form's other fields and the multipart framing. Every other request is a form.
+REQUEST_MAX_BYTES = int(os.environ.get("CPOR_REQUEST_MAX_BYTES", str(1024 * 1024)))
+UPLOAD_REQUEST_MAX_BYTES = DATA_UPLOAD_MAX_NUMBER_FILES * POE_MAX_BYTES + 1024 * 1024
+UPLOAD_URL_NAMES = ("claims:draft_proof", "claims:proof_add")
 
 # --- Email: SMTP at EMAIL_HOST:EMAIL_PORT, otherwise files under var/mail/ --------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
@@ -181,6 +201,34 @@ PERIODIC_JOBS_INTERVAL_SECONDS = int(os.environ.get("CPOR_PERIODIC_SECONDS", "60
 CELERY_BEAT_SCHEDULE = {
     "periodic-jobs": {"task": "claims.run_periodic_jobs", "schedule": float(PERIODIC_JOBS_INTERVAL_SECONDS)},
 }
+
+# --- Sign-in throttling (django-axes) and password reset limits ------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one account, or from one address, within the
+# cool-off, sign-in is refused for that account or address until the cool-off has passed
+# since the last failure (the site's and the admin's sign-in alike).
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = int(os.environ.get("CPOR_SIGN_IN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_MINUTES = int(os.environ.get("CPOR_SIGN_IN_COOLOFF_MINUTES", "15"))
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "cpor.throttle.sign_in_username"
+AXES_CLIENT_IP_CALLABLE = "cpor.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "cpor.throttle.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# The client's address. Empty: the connection's own address (REMOTE_ADDR), right when nothing
+# sits in front of the application server. Behind a reverse proxy, the request header the
+# proxy sets, as Django names it in request.META (e.g. HTTP_X_FORWARDED_FOR); of a
+# comma-separated list, the entry CLIENT_IP_PROXY_COUNT places from the right is taken,
+# since everything to its left was written by the client. Never set it without a proxy
+# that overwrites or appends to that header: a client could then choose its own address.
+CLIENT_IP_HEADER = os.environ.get("CPOR_CLIENT_IP_HEADER", "")
+CLIENT_IP_PROXY_COUNT = int(os.environ.get("CPOR_CLIENT_IP_PROXY_COUNT", "1"))
+# Password reset: at most this many requests per email address, and per client address, in
+# the window; the emails go out from a worker.
+PASSWORD_RESET_LIMIT_PER_EMAIL = int(os.environ.get("CPOR_PASSWORD_RESET_LIMIT_PER_EMAIL", "3"))
+PASSWORD_RESET_LIMIT_PER_ADDRESS = int(os.environ.get("CPOR_PASSWORD_RESET_LIMIT_PER_ADDRESS", "20"))
+PASSWORD_RESET_WINDOW_MINUTES = int(os.environ.get("CPOR_PASSWORD_RESET_WINDOW_MINUTES", "60"))
 
 # --- Forms -----------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from cpor.demo import reviewers_group_ensure
 from cpor.models import Membership, Role, User
-from cpor.tests.factories import MpnIdFactory, PartnerFactory, UserFactory, partner_user
+from cpor.tests.factories import PASSWORD, MpnIdFactory, PartnerFactory, UserFactory, partner_user
 
 pytestmark = pytest.mark.django_db
 
@@ -117,39 +117,123 @@ def test_a_superuser_adds_a_user_by_email_and_gives_them_a_membership(client, fa
     assert b"membership-0-role" in response.content or b"membership-__prefix__-role" in response.content
 
 
-def test_a_reviewer_cannot_make_a_partner_user_staff(client, reviewer, fabrikam):
+def user_change_data(user, membership, **changes):
+    data = {
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "language": user.language,
+        "is_active": "on",
+        "date_joined_0": "2026-01-05",
+        "date_joined_1": "09:00:00",
+        "membership-TOTAL_FORMS": "1",
+        "membership-INITIAL_FORMS": "1" if membership else "0",
+        "membership-MIN_NUM_FORMS": "0",
+        "membership-MAX_NUM_FORMS": "1",
+        "membership-0-id": membership.pk if membership else "",
+        "membership-0-user": user.pk,
+        "membership-0-partner": membership.partner_id if membership else "",
+        "membership-0-role": membership.role if membership else "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_reviewer_reads_users_and_memberships_but_cannot_change_them(client, reviewer, fabrikam):
+    user = partner_user(fabrikam, Role.GLOBAL_ADMIN, email="global@fabrikam.example")
+    membership = Membership.objects.get(user=user)
+    client.force_login(reviewer)
+
+    user_page = client.get(reverse("admin:cpor_user_change", args=[user.pk]))
+    membership_page = client.get(reverse("admin:cpor_membership_change", args=[membership.pk]))
+
+    assert user_page.status_code == 200 and membership_page.status_code == 200
+    assert b"global@fabrikam.example" in user_page.content
+    assert b'name="_save"' not in user_page.content and b'name="_save"' not in membership_page.content
+
+
+def test_a_reviewer_cannot_change_a_partner_users_email_role_or_membership(client, reviewer, fabrikam):
     user = partner_user(fabrikam, Role.INCENTIVES_ADMIN, email="incentives@fabrikam.example")
     membership = Membership.objects.get(user=user)
     client.force_login(reviewer)
 
-    response = client.post(
+    user_post = client.post(
         reverse("admin:cpor_user_change", args=[user.pk]),
-        {
-            "email": user.email,
-            "first_name": "Inès",
-            "last_name": "",
-            "language": "fr",
-            "is_active": "on",
-            "is_staff": "on",
-            "is_superuser": "on",
-            "date_joined_0": "2026-01-05",
-            "date_joined_1": "09:00:00",
-            "membership-TOTAL_FORMS": "1",
-            "membership-INITIAL_FORMS": "1",
-            "membership-MIN_NUM_FORMS": "0",
-            "membership-MAX_NUM_FORMS": "1",
-            "membership-0-id": membership.pk,
-            "membership-0-user": user.pk,
-            "membership-0-partner": fabrikam.pk,
-            "membership-0-role": Role.GLOBAL_ADMIN,
-        },
+        user_change_data(
+            user, membership, email="mine@cpor.example", is_staff="on", **{"membership-0-role": Role.GLOBAL_ADMIN}
+        ),
+    )
+    membership_post = client.post(
+        reverse("admin:cpor_membership_change", args=[membership.pk]),
+        {"user": reviewer.pk, "partner": fabrikam.pk, "role": Role.GLOBAL_ADMIN},
     )
 
-    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    assert user_post.status_code == 403 and membership_post.status_code == 403
     user.refresh_from_db()
-    assert (user.first_name, user.language) == ("Inès", "fr")
-    assert not user.is_staff and not user.is_superuser
-    assert Membership.objects.get(user=user).role == Role.GLOBAL_ADMIN
+    membership.refresh_from_db()
+    assert user.email == "incentives@fabrikam.example" and not user.is_staff
+    assert (membership.user_id, membership.role) == (user.pk, Role.INCENTIVES_ADMIN)
+
+
+def test_a_reviewer_cannot_give_themself_a_partner_membership(client, reviewer, fabrikam):
+    client.force_login(reviewer)
+
+    add_page = client.get(reverse("admin:cpor_membership_add"))
+    added = client.post(
+        reverse("admin:cpor_membership_add"), {"user": reviewer.pk, "partner": fabrikam.pk, "role": Role.GLOBAL_ADMIN}
+    )
+    inline = client.post(
+        reverse("admin:cpor_user_change", args=[reviewer.pk]),
+        user_change_data(
+            reviewer,
+            None,
+            **{"membership-0-partner": fabrikam.pk, "membership-0-role": Role.GLOBAL_ADMIN},
+        ),
+    )
+
+    assert add_page.status_code == 403 and added.status_code == 403 and inline.status_code == 403
+    assert not Membership.objects.filter(user=reviewer).exists()
+
+
+def test_a_reviewer_cannot_set_a_partner_users_password(client, reviewer, fabrikam):
+    user = partner_user(fabrikam, Role.GLOBAL_ADMIN, email="global@fabrikam.example")
+    client.force_login(reviewer)
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+
+    page = client.get(url)
+    posted = client.post(url, {"password1": "reviewer-chose-this-1", "password2": "reviewer-chose-this-1"})
+
+    assert page.status_code == 403 and posted.status_code == 403
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert not user.check_password("reviewer-chose-this-1")
+
+
+def test_a_superuser_cannot_give_a_staff_account_a_partner_membership(client, reviewer, fabrikam):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(
+        reverse("admin:cpor_membership_add"), {"user": reviewer.pk, "partner": fabrikam.pk, "role": Role.GLOBAL_ADMIN}
+    )
+
+    assert response.status_code == 200
+    assert "A vendor staff account cannot belong to a partner." in response.content.decode()
+    assert not Membership.objects.filter(user=reviewer).exists()
+
+
+def test_a_superuser_cannot_make_a_partner_user_staff(client, fabrikam):
+    user = partner_user(fabrikam, Role.INCENTIVES_ADMIN, email="incentives@fabrikam.example")
+    membership = Membership.objects.get(user=user)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(
+        reverse("admin:cpor_user_change", args=[user.pk]), user_change_data(user, membership, is_staff="on")
+    )
+
+    assert response.status_code == 200
+    assert "A vendor staff account cannot belong to a partner." in response.content.decode()
+    user.refresh_from_db()
+    assert not user.is_staff
 
 
 def test_a_reviewer_cannot_change_a_staff_account_or_its_password(client, reviewer):

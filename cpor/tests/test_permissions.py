@@ -5,6 +5,7 @@ page, each with a clear message and nothing changed."""
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.urls import reverse
@@ -205,19 +206,43 @@ def test_a_tampered_role_is_refused(client, admin, member):
     assert Membership.objects.get(pk=member.membership.pk).role == Role.INCENTIVES_USER
 
 
-def test_inviting_a_duplicate_email_is_refused_without_naming_the_partner(client, admin, stranger, other_partner):
+def test_inviting_an_address_with_an_account_elsewhere_answers_like_a_new_one_and_changes_nothing(
+    client, admin, stranger, other_partner, django_capture_on_commit_callbacks
+):
+    """The answer must not tell a Global admin who the vendor's staff or a competitor's users are."""
+    UserFactory(email="reviewer@cpor.example", is_staff=True)
     client.force_login(admin)
     before = User.objects.count()
-    response = client.post(
-        reverse("team_invite"), {"email": "Global@Northwind.example", "role": Role.INCENTIVES_USER, "language": "en"}
-    )
-    assert response.status_code == 400
-    page = response.content.decode()
-    assert "global@northwind.example already has an account." in page
-    assert other_partner.name not in page
-    assert User.objects.count() == before
+    pages = {}
+    for email in ("Global@Northwind.example", "reviewer@cpor.example", "brand.new@fabrikam.example"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("team_invite"), {"email": email, "role": Role.INCENTIVES_USER, "language": "en"}, follow=True
+            )
+        assert response.status_code == 200 and response.redirect_chain == [(reverse("team"), 302)]
+        pages[email] = messages_of(response)
+    assert pages["Global@Northwind.example"] == ["Invitation sent to global@northwind.example."]
+    assert pages["reviewer@cpor.example"] == ["Invitation sent to reviewer@cpor.example."]
+    assert pages["brand.new@fabrikam.example"] == ["Invitation sent to brand.new@fabrikam.example."]
+    assert User.objects.count() == before + 1
     assert stranger.membership.partner == other_partner
-    assert mail.outbox == []
+    assert not Membership.objects.filter(user__email="reviewer@cpor.example").exists()
+    assert [message.to for message in mail.outbox] == [["brand.new@fabrikam.example"]]
+
+
+def test_inviting_one_of_the_partners_own_users_again_says_so_in_english_and_french(client, admin, member):
+    client.force_login(admin)
+    for language, expected in (
+        ("en", f"{member.email} is already one of your organisation&#x27;s users."),
+        ("fr", f"{member.email} fait déjà partie des utilisateurs de votre organisation."),
+    ):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        response = client.post(
+            reverse("team_invite"), {"email": member.email, "role": Role.GLOBAL_ADMIN, "language": "en"}
+        )
+        assert response.status_code == 400
+        assert expected in response.content.decode()
+    assert Membership.objects.get(user=member).role != Role.GLOBAL_ADMIN
 
 
 def test_the_last_global_admin_cannot_give_up_the_role(client, admin):

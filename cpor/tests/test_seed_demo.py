@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db.models import F
+from django.http import HttpRequest
 
 from cpor import access
 from cpor.demo import (
@@ -39,7 +40,7 @@ def test_seed_demo_creates_the_demo_logins_with_their_roles(client):
         "incentives@northwind.example": ("Northwind Advisory", "4100001", Role.INCENTIVES_ADMIN),
     }
     for spec in DEMO_USERS:
-        assert client.login(username=spec.email, password=DEMO_PASSWORD), spec.email
+        assert client.login(request=HttpRequest(), username=spec.email, password=DEMO_PASSWORD), spec.email
         client.logout()
 
 
@@ -68,10 +69,19 @@ def test_reviewers_may_view_and_change_claims_and_master_data_and_add_comments()
         "tenants.view_usage",
         "cpor.view_partner",
         "cpor.view_mpnid",
-        "cpor.change_user",
+        "cpor.view_user",
+        "cpor.view_membership",
     ):
         assert reviewer.has_perm(permission), permission
-    for permission in ("claims.delete_claim", "claims.add_claim", "tenants.add_tenant", "cpor.add_user"):
+    # Users and memberships are read-only to reviewers (cpor/admin.py says why).
+    for permission in (
+        "claims.delete_claim",
+        "claims.add_claim",
+        "tenants.add_tenant",
+        "cpor.add_user",
+        "cpor.change_user",
+        "cpor.change_membership",
+    ):
         assert not reviewer.has_perm(permission), permission
 
 
@@ -100,7 +110,7 @@ def test_seed_demo_restores_a_changed_demo_password_and_role(client):
     report = demo_seed()
 
     assert report.users_updated == ["billing@fabrikam.example"]
-    assert client.login(username="billing@fabrikam.example", password=DEMO_PASSWORD)
+    assert client.login(request=HttpRequest(), username="billing@fabrikam.example", password=DEMO_PASSWORD)
     assert Membership.objects.get(user=user).role == Role.BILLING_ADMIN
 
 

@@ -63,19 +63,28 @@ def test_invitation_email_has_text_and_html_in_the_invitees_language_with_a_site
     assert 'lang="fr"' in html
 
 
-def test_inviting_an_address_that_has_an_account_anywhere_is_refused_without_naming_the_partner(
+def test_inviting_an_address_that_has_an_account_elsewhere_changes_nothing_and_says_nothing(
     admin, other_partner, django_capture_on_commit_callbacks
 ):
-    partner_user(other_partner, Role.INCENTIVES_ADMIN, email="taken@northwind.example")
+    taken = partner_user(other_partner, Role.INCENTIVES_ADMIN, email="taken@northwind.example")
     UserFactory(email="reviewer@cpor.example", is_staff=True)
     before = User.objects.count()
     for email in ("TAKEN@northwind.example", "reviewer@cpor.example"):
-        with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.AccountError) as error:
-            services.user_invite(actor=admin, email=email, role=Role.INCENTIVES_USER)
-        assert "already has an account" in str(error.value)
-        assert other_partner.name not in str(error.value)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.user_invite(actor=admin, email=email, role=Role.INCENTIVES_USER) is None
     assert User.objects.count() == before
+    assert Membership.objects.get(user=taken).partner == other_partner
+    assert not Membership.objects.filter(user__email="reviewer@cpor.example").exists()
     assert mail.outbox == []
+    assert not LogEntry.objects.filter(user=admin).exists()
+
+
+def test_inviting_one_of_the_partners_own_users_again_is_refused_by_name(admin, partner):
+    member = partner_user(partner, Role.INCENTIVES_USER, email="member@fabrikam.example")
+    with pytest.raises(services.AccountError) as error:
+        services.user_invite(actor=admin, email="Member@Fabrikam.example", role=Role.GLOBAL_ADMIN)
+    assert str(error.value) == "member@fabrikam.example is already one of your organisation's users."
+    assert Membership.objects.get(user=member).role == Role.INCENTIVES_USER
 
 
 def test_only_an_active_global_admin_may_invite(partner):
