@@ -429,8 +429,12 @@ def claim_opt_out(*, token: str, now: datetime.datetime | None = None) -> Claim:
         refusal = opt_out_refusal(claim, now)
         if refusal:
             raise OptOutNotApplicable(refusal)
-        claim.items.filter(outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED)).update(
-            outcome=ItemOutcome.REJECTED, decided_at=now
+        item_move(
+            claim.items.filter(outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED)).select_related(
+                "product", "subscription", "workload"
+            ),
+            ItemOutcome.REJECTED,
+            now=now,
         )
         claim.decided_at = now
         claim.rejection_reason = RejectionReason.CUSTOMER_DECLINED

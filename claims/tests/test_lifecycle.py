@@ -194,6 +194,23 @@ def test_item_move_refuses_to_run_outside_a_transaction():
     assert item.outcome == ItemOutcome.PENDING
 
 
+def test_only_the_lifecycle_writes_an_items_outcome():
+    """Ten places once wrote `outcome` directly; every change now goes through `item_move`."""
+    import pathlib
+    import re
+
+    claims_dir = pathlib.Path(lifecycle.__file__).parent
+    writes = re.compile(r"\.outcome\s*=[^=]|update\([^)]*outcome=")
+    offenders = [
+        f"{path.name}:{text.count(chr(10), 0, match.start()) + 1}"
+        for path in claims_dir.glob("*.py")
+        if path.name != "lifecycle.py"
+        for text in [path.read_text()]
+        for match in writes.finditer(text)
+    ]
+    assert offenders == []
+
+
 def test_the_database_refuses_an_unknown_status():
     claim = ClaimFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
