@@ -247,7 +247,7 @@ def user_set_language(*, user: User, language: str) -> None:
 
 
 def _email_digest(email: str) -> str:
-    return salted_hmac("cpor.password-reset", email.strip().lower()).hexdigest()
+    return salted_hmac("cpor.password-reset", email.strip().lower(), algorithm="sha256").hexdigest()
 
 
 def _minutes_until_one_expires(requests, window: timedelta) -> int:
