@@ -236,6 +236,25 @@ def test_seed_demo_files_demo_claims_through_the_services_once():
     assert Claim.objects.filter(status=ClaimStatus.APPROVED, partner=fabrikam).exists()
 
 
+def test_the_demo_claims_customers_were_notified_as_the_contact_rules_require():
+    """Issue 7 in the demo: the contacts pass the rules, every notice went out (to the
+    directory's notification addresses too), and each window runs from its notice."""
+    from claims import deadlines, validation
+    from claims.models import Claim, ClaimStatus
+
+    call_command("seed_demo")
+    submitted = Claim.objects.exclude(status=ClaimStatus.DRAFT).select_related("tenant", "partner")
+    assert submitted.exists()
+    for claim in submitted:
+        assert validation.claim_contact_problems(claim, claim.tenant) == [], claim.name
+        notices = claim.customer_emails.all()
+        assert not notices.filter(sent_at__isnull=True).exists(), claim.name
+        assert set(claim.tenant.notification_emails) <= set(notices.values_list("recipient", flat=True))
+        customer_notice = notices.get(role="customer")
+        assert claim.notified_at == customer_notice.sent_at
+        assert claim.opt_out_deadline == deadlines.opt_out_deadline(claim.notified_at, tenant=claim.tenant)
+
+
 def test_no_demo_date_is_in_the_future():
     """Demo data reads as real data would: what happened, happened before now, and an
     approved claim's window closed before its approval."""

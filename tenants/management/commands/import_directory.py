@@ -14,7 +14,7 @@ from tenants.importer import FeedRejected, directory_import
 
 
 class Command(BaseCommand):
-    help = "Load a directory feed (JSON Lines, format 1): idempotent, all or nothing, each bad line named."
+    help = "Load a directory feed (JSON Lines, format 1.1): idempotent, all or nothing, each bad line named."
 
     def add_arguments(self, parser):
         parser.add_argument("feed", type=Path, metavar="FILE", help="the feed, one JSON object per line")
