@@ -73,3 +73,57 @@ def test_ci_refuses_to_test_without_postgresql():
     )
     assert result.returncode != 0
     assert "must run on PostgreSQL" in result.stderr
+
+
+# --- Entry points: servers and workers default to production; the checkout to development ---
+
+
+def run_python(code: str, **env):
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env={**BASE_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_wsgi_entry_point_defaults_to_production_and_refuses_to_start_without_a_secret():
+    result = run_python("import cpor.wsgi")
+    assert result.returncode != 0
+    assert "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_the_celery_entry_point_defaults_to_production_and_refuses_to_start_without_a_secret():
+    # A worker reads its configuration first thing; reading it is what starting one does.
+    result = run_python("from cpor.celery import app; print(app.conf.broker_url)")
+    assert result.returncode != 0
+    assert "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_the_wsgi_entry_point_runs_production_settings_once_configured():
+    result = run_python(
+        "import cpor.wsgi; from django.conf import settings as s; print(s.SETTINGS_MODULE, s.DEBUG)",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
+        DJANGO_ALLOWED_HOSTS="cpor.example",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cpor.settings.production", "False"]
+
+
+def test_manage_py_keeps_the_development_settings():
+    code = "from django.conf import settings as s; print(s.SETTINGS_MODULE, s.DEBUG)"
+    result = run_manage("shell", "--no-imports", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cpor.settings.base", "True"]
+
+
+def test_make_run_starts_every_process_with_the_development_settings_explicitly():
+    procfile = (settings.BASE_DIR / "Procfile").read_text().splitlines()
+    commands = dict(line.split(": ", 1) for line in procfile if line.strip())
+    assert set(commands) == {"web", "worker", "beat"}
+    for name, command in commands.items():
+        assert command.startswith("DJANGO_SETTINGS_MODULE=cpor.settings.base "), name
+    makefile = (settings.BASE_DIR / "Makefile").read_text()
+    assert "DJANGO_SETTINGS_MODULE=cpor.settings.base $(VENV)/bin/honcho start -f Procfile" in makefile
