@@ -1,6 +1,7 @@
 """Partners, MPN IDs and users in the Django admin (cpor/admin.py)."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from cpor.demo import reviewers_group_ensure
@@ -204,6 +205,10 @@ def test_a_reviewer_cannot_set_a_partner_users_password(client, reviewer, fabrik
     posted = client.post(url, {"password1": "reviewer-chose-this-1", "password2": "reviewer-chose-this-1"})
 
     assert page.status_code == 403 and posted.status_code == 403
+    assert "You cannot do this with your role" in posted.content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    in_french = client.post(url, {"password1": "reviewer-chose-this-1", "password2": "reviewer-chose-this-1"})
+    assert in_french.status_code == 403 and "Votre rôle ne permet pas cette action" in in_french.content.decode()
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
     assert not user.check_password("reviewer-chose-this-1")
