@@ -87,10 +87,16 @@ def _refuse_losing_last_global_admin(membership: Membership) -> None:
         )
 
 
-def _send_invitation(user_id: int, invited_by_id: int) -> None:
-    user = User.objects.select_related("membership__partner").get(pk=user_id)
+def invitation_email_send(*, user_id: int, invited_by_id: int) -> bool:
+    """The worker's half of an invitation: email the invitee a link to set their password.
+    Sent off the request, so that the answer never waits on the mail server, whose delay
+    would tell a new account from an address that has one elsewhere (see user_invite). A
+    user who has since set a password or been deactivated gets nothing."""
+    user = User.objects.select_related("membership__partner").filter(pk=user_id, is_active=True).first()
+    if user is None or user.has_usable_password() or not hasattr(user, "membership"):
+        return False
     invited_by = User.objects.get(pk=invited_by_id)
-    emails.send_account_email(
+    return emails.send_account_email(
         user=user,
         template="invitation",
         context={
@@ -142,7 +148,7 @@ def user_invite(
         return None
     membership = Membership.objects.create(user=user, partner=partner, role=Role(role))
     _log(actor=actor, obj=user, flag=ADDITION, message=f"Invited to {partner} as {membership.get_role_display()}.")
-    transaction.on_commit(lambda: _send_invitation(user.pk, actor.pk))
+    transaction.on_commit(lambda: tasks.enqueue_invitation_email(user.pk, actor.pk))
     return user
 
 
@@ -160,7 +166,7 @@ def invitation_resend(*, actor: User, membership_id: int) -> Membership:
     user.set_unusable_password()
     user.save(update_fields=["password"])
     _log(actor=actor, obj=user, flag=CHANGE, message="Invitation sent again.")
-    transaction.on_commit(lambda: _send_invitation(user.pk, actor.pk))
+    transaction.on_commit(lambda: tasks.enqueue_invitation_email(user.pk, actor.pk))
     return membership
 
 

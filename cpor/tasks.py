@@ -1,4 +1,4 @@
-"""Celery tasks of the partner side: thin, call a service."""
+"""Celery tasks of the partner side (account emails): thin, call a service."""
 
 import logging
 
@@ -23,3 +23,17 @@ def enqueue_password_reset_email(email: str) -> None:
         password_reset_email_send.delay(email)
     except Exception:  # the broker being down must not turn the answer into an error page
         logger.exception("Could not enqueue a password reset email.")
+
+
+@shared_task(name="cpor.invitation_email_send", acks_late=True)
+def invitation_email_send(user_id: int, invited_by_id: int) -> bool:
+    return services.invitation_email_send(user_id=user_id, invited_by_id=invited_by_id)
+
+
+def enqueue_invitation_email(user_id: int, invited_by_id: int) -> None:
+    """Call it after commit. If the broker is unreachable the user still exists and the
+    Global admin can send the invitation again from the Users page."""
+    try:
+        invitation_email_send.delay(user_id, invited_by_id)
+    except Exception:  # the broker being down must not turn the answer into an error page
+        logger.exception("Could not enqueue the invitation email of user %s.", user_id)

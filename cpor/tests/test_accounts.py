@@ -156,7 +156,7 @@ def test_a_reset_link_stops_working_when_the_user_is_deactivated(client, ask_res
 
 
 @pytest.fixture
-def invitation(partner, django_capture_on_commit_callbacks):
+def invitation(partner, django_capture_on_commit_callbacks, eager_tasks):
     admin = partner_user(partner, Role.GLOBAL_ADMIN)
     with django_capture_on_commit_callbacks(execute=True):
         invitee = services.user_invite(actor=admin, email="invitee@fabrikam.example", role=Role.INCENTIVES_ADMIN)

@@ -32,7 +32,7 @@ def test_a_partner_switches_to_french_on_the_sign_in_page_and_signs_in(page: Pag
     expect(page.get_by_role("heading", name="Se connecter")).to_be_visible()
 
 
-def test_a_global_admin_invites_a_colleague_who_sets_a_password(page: Page, live_server, partner):
+def test_a_global_admin_invites_a_colleague_who_sets_a_password(page: Page, live_server, partner, eager_tasks):
     partner_user(partner, Role.GLOBAL_ADMIN, email="global@fabrikam.example")
     MpnIdFactory(partner=partner, mpn_id="1234567")
     page.goto(live_server.url + "/accounts/login/")

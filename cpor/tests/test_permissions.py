@@ -207,7 +207,7 @@ def test_a_tampered_role_is_refused(client, admin, member):
 
 
 def test_inviting_an_address_with_an_account_elsewhere_answers_like_a_new_one_and_changes_nothing(
-    client, admin, stranger, other_partner, django_capture_on_commit_callbacks
+    client, admin, stranger, other_partner, django_capture_on_commit_callbacks, eager_tasks
 ):
     """The answer must not tell a Global admin who the vendor's staff or a competitor's users are."""
     UserFactory(email="reviewer@cpor.example", is_staff=True)

@@ -8,11 +8,12 @@ from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.db import connection, transaction
 
-from cpor import services
+from cpor import services, tasks
 from cpor.models import Membership, MpnId, Program, Role, User
 from cpor.tests.factories import MpnIdFactory, UserFactory, partner_user
 
-pytestmark = pytest.mark.django_db
+# The account emails are sent by a worker; here it runs in the test, as soon as queued.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
 @pytest.fixture
@@ -85,6 +86,19 @@ def test_inviting_one_of_the_partners_own_users_again_is_refused_by_name(admin, 
         services.user_invite(actor=admin, email="Member@Fabrikam.example", role=Role.GLOBAL_ADMIN)
     assert str(error.value) == "member@fabrikam.example is already one of your organisation's users."
     assert Membership.objects.get(user=member).role == Role.INCENTIVES_USER
+
+
+def test_the_invitation_email_leaves_from_the_worker_not_the_request(admin, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        user = services.user_invite(actor=admin, email="nina@fabrikam.example", role=Role.INCENTIVES_USER)
+    assert mail.outbox == [] and len(callbacks) == 1
+    callbacks[0]()  # what the commit does: queue the job, which the (eager) worker runs
+    assert [message.to for message in mail.outbox] == [[user.email]]
+    # A job run again after the invitee has set a password sends nothing.
+    user.set_password("a-long-new-passphrase")
+    user.save()
+    assert tasks.invitation_email_send(user.pk, admin.pk) is False
+    assert len(mail.outbox) == 1
 
 
 def test_only_an_active_global_admin_may_invite(partner):

@@ -8,7 +8,8 @@ from django.utils.formats import date_format
 from cpor.models import Membership, Role, User
 from cpor.tests.factories import MpnIdFactory, partner_user
 
-pytestmark = pytest.mark.django_db
+# The account emails are sent by a worker; here it runs in the test, as soon as queued.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
 @pytest.fixture
