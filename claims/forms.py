@@ -620,7 +620,7 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data, initial=None):
         single = super().clean
-        if isinstance(data, list | tuple):
+        if isinstance(data, list | tuple) and data:  # an empty list is no file: "required"
             return [single(item, initial) for item in data]
         return [single(data, initial)] if data else single(data, initial)
 

@@ -407,40 +407,54 @@ def claim_delete_draft(*, user, claim_id) -> None:
 
 
 def claim_add_poe(*, user, claim_id, upload) -> ProofOfExecution:
-    """Attach a proof-of-execution file: to a draft, or, after submission, only when a
+    """Attach one proof-of-execution file (see `claim_add_proofs`)."""
+    return claim_add_proofs(user=user, claim_id=claim_id, files=[upload])[0]
+
+
+def claim_add_proofs(*, user, claim_id, files: Sequence) -> list[ProofOfExecution]:
+    """Attach proof-of-execution files: to a draft, or, after submission, only when a
     reviewer asked for more (Partner action required), which answers the request.
 
-    The file is checked by its content (PDF, DOCX, XLSX, PNG, JPEG) and its size, and stored
-    under a generated name outside the web root.
+    All the files of one upload or none: they are checked and added under one lock, so a
+    refused file (or one past the limit) keeps none of the others, and the answer to the
+    reviewer's request is given once, after the last of them. Each file is checked by its
+    content (PDF, DOCX, XLSX, PNG, JPEG) and its size, and stored under a generated name
+    outside the web root.
     """
     partner = _filer_partner(user)
-    content_type = uploads.check_poe(upload)
+    if not files:
+        raise ClaimError(_("Choose or drop at least one file."))
+    content_types = [uploads.check_poe(upload) for upload in files]
+    stored: list[str] = []
+    added: list[ProofOfExecution] = []
     with transaction.atomic():
         claim = _lock_own_claim(partner, claim_id)
         if claim.status not in (ClaimStatus.DRAFT, ClaimStatus.ACTION_REQUIRED):
             raise ClaimError(
                 _("Proof of execution can be added after submission only when a reviewer asks for more information.")
             )
-        if claim.proofs.count() >= MAX_PROOFS_PER_CLAIM:
+        if claim.proofs.count() + len(files) > MAX_PROOFS_PER_CLAIM:
             raise ClaimError(_("A claim can hold at most %(count)d files.") % {"count": MAX_PROOFS_PER_CLAIM})
-        proof = ProofOfExecution(
-            claim=claim,
-            original_name=uploads.safe_original_name(upload.name),
-            content_type=content_type,
-            size=upload.size,
-            uploaded_by=user,
-        )
-        proof.file.save("poe", upload, save=False)
-        stored = proof.file.name
-        # A rolled-back transaction must not leave the stored file behind.
+        # A rolled-back transaction must not leave the stored files behind.
         try:
-            proof.save()
-            record_event(claim, action="poe_added", actor=user, data={"file": proof.original_name})
+            for upload, content_type in zip(files, content_types, strict=True):
+                proof = ProofOfExecution(
+                    claim=claim,
+                    original_name=uploads.safe_original_name(upload.name),
+                    content_type=content_type,
+                    size=upload.size,
+                    uploaded_by=user,
+                )
+                proof.file.save("poe", upload, save=False)
+                stored.append(proof.file.name)
+                proof.save()
+                record_event(claim, action="poe_added", actor=user, data={"file": proof.original_name})
+                added.append(proof)
             _answer_information_request(claim, user)
         except Exception:
-            uploads.delete_stored_files([stored])
+            uploads.delete_stored_files(stored)
             raise
-    return proof
+    return added
 
 
 def claim_remove_poe(*, user, claim_id, proof_id) -> None:

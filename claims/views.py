@@ -286,15 +286,11 @@ def claim_add_proof(request, pk):
         for error in form.errors.get("files", []):
             messages.error(request, error)
         return redirect(reverse("claims:detail", args=[claim.pk]) + "#proof")
-    added = 0
-    for upload in form.cleaned_data["files"]:
-        try:
-            services.claim_add_poe(user=request.user, claim_id=claim.pk, upload=upload)
-            added += 1
-        except ClaimError as error:
-            messages.error(request, error.message)
-            break
-    if added:
+    try:
+        services.claim_add_proofs(user=request.user, claim_id=claim.pk, files=form.cleaned_data["files"])
+    except ClaimError as error:
+        messages.error(request, error.message)
+    else:
         messages.success(request, _("Proof of execution added."))
     return redirect(reverse("claims:detail", args=[claim.pk]) + "#proof")
 

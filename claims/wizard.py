@@ -397,16 +397,14 @@ def draft_proof(request, pk):
     if request.method == "POST":
         form = ProofUploadForm(request.POST, request.FILES)
         if form.is_valid():
-            added = 0
-            for upload in form.cleaned_data["files"]:
-                try:
-                    services.claim_add_poe(user=request.user, claim_id=claim.pk, upload=upload)
-                    added += 1
-                except ClaimError as error:
-                    form.add_error("files", error.message)
-                    break
-            if added and not form.errors:
-                messages.success(request, _("%(count)d file(s) added.") % {"count": added})
+            try:
+                added = services.claim_add_proofs(
+                    user=request.user, claim_id=claim.pk, files=form.cleaned_data["files"]
+                )
+            except ClaimError as error:
+                form.add_error("files", error.message)
+            else:
+                messages.success(request, _("%(count)d file(s) added.") % {"count": len(added)})
                 return redirect("claims:draft_proof", claim.pk)
     else:
         form = ProofUploadForm()

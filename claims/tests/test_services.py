@@ -656,3 +656,42 @@ def test_two_simultaneous_submits_submit_once(partner):
         thread.join()
     assert sorted(outcomes) == ["This claim has already been submitted.", "submitted"]
     assert ClaimEvent.objects.filter(claim=claim, action="submitted").count() == 1
+
+
+class TestProofUploadsAreAllOrNothing:
+    """Found by the property tests: two files answering an information request kept the
+    first and refused the second, as the first had already moved the claim back to review."""
+
+    def test_several_files_answer_an_information_request_once_and_are_all_kept(self, world, incentives_admin):
+        claim = ClaimFactory(partner=world.partner, mpn=world.mpn, status=ClaimStatus.ACTION_REQUIRED)
+        files = [SimpleUploadedFile("sow.pdf", PDF_BYTES), SimpleUploadedFile("annex.pdf", PDF_BYTES)]
+
+        added = services.claim_add_proofs(user=incentives_admin, claim_id=claim.pk, files=files)
+
+        claim.refresh_from_db()
+        assert [proof.original_name for proof in added] == ["sow.pdf", "annex.pdf"]
+        assert claim.proofs.count() == 2
+        assert claim.status == ClaimStatus.UNDER_REVIEW
+        assert claim.events.filter(action=services.PARTNER_RESPONDED).count() == 1
+
+    def test_a_refused_file_keeps_none_of_its_upload(self, world, incentives_admin):
+        claim = ClaimFactory(partner=world.partner, mpn=world.mpn, status=ClaimStatus.ACTION_REQUIRED)
+        files = [SimpleUploadedFile("sow.pdf", PDF_BYTES), SimpleUploadedFile("notes.pdf", b"not a pdf at all")]
+
+        with pytest.raises(ClaimError, match="isn't an accepted kind of file"):
+            services.claim_add_proofs(user=incentives_admin, claim_id=claim.pk, files=files)
+
+        claim.refresh_from_db()
+        assert not claim.proofs.exists() and claim.status == ClaimStatus.ACTION_REQUIRED
+        assert not claim.events.filter(action__in=("poe_added", services.PARTNER_RESPONDED)).exists()
+
+    def test_an_upload_past_the_limit_keeps_none_of_its_files(self, world, incentives_admin):
+        claim = draft(world, incentives_admin)
+        for _ in range(services.MAX_PROOFS_PER_CLAIM - 1):
+            ProofFactory(claim=claim)
+        files = [SimpleUploadedFile("sow.pdf", PDF_BYTES), SimpleUploadedFile("annex.pdf", PDF_BYTES)]
+
+        with pytest.raises(ClaimError, match="at most 20 files"):
+            services.claim_add_proofs(user=incentives_admin, claim_id=claim.pk, files=files)
+
+        assert claim.proofs.count() == services.MAX_PROOFS_PER_CLAIM - 1
