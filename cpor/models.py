@@ -149,13 +149,12 @@ class Membership(models.Model):
         # A reviewer holding a membership would act as that partner (file, comment, read its
         # data) while arbitrating against its competitors. Enforced by a trigger too
         # (migration 0002), since a check constraint cannot look at another table.
-        if (
-            self.user_id is not None
-            and User.objects.filter(pk=self.user_id)
-            .filter(models.Q(is_staff=True) | models.Q(is_superuser=True))
-            .exists()
-        ):
-            raise ValidationError({"user": STAFF_MEMBERSHIP_REFUSED})
+        # The user as given, not as stored: on the admin's user page the membership is
+        # checked against the staff status being saved with it.
+        if self.user_id is not None and (self.user.is_staff or self.user.is_superuser):
+            # Not tied to the user field: on the admin's user page it is a hidden field,
+            # whose errors are not shown.
+            raise ValidationError(STAFF_MEMBERSHIP_REFUSED)
 
 
 class PasswordResetRequest(models.Model):

@@ -251,3 +251,20 @@ def test_a_reviewer_cannot_change_a_staff_account_or_its_password(client, review
     assert password_page.status_code == 403
     admin_user.refresh_from_db()
     assert admin_user.is_active
+
+
+def test_a_superuser_cannot_make_a_user_staff_and_give_a_membership_in_one_save(client, fabrikam):
+    user = UserFactory(email="someone@fabrikam.example")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(
+        reverse("admin:cpor_user_change", args=[user.pk]),
+        user_change_data(
+            user, None, is_staff="on", **{"membership-0-partner": fabrikam.pk, "membership-0-role": Role.GLOBAL_ADMIN}
+        ),
+    )
+
+    assert response.status_code == 200
+    assert "A vendor staff account cannot belong to a partner." in response.content.decode()
+    user.refresh_from_db()
+    assert not user.is_staff and not Membership.objects.filter(user=user).exists()

@@ -24,7 +24,7 @@ def test_a_staff_account_never_validates_as_a_partner_member_in_english_and_fren
         with translation.override(language):
             with pytest.raises(ValidationError) as error:
                 membership.full_clean()
-            assert expected in str(error.value.message_dict["user"])
+            assert expected in " ".join(error.value.messages)
     assert not Membership.objects.filter(user=reviewer).exists()
 
 
