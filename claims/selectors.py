@@ -98,7 +98,7 @@ def _search(text: str) -> Q:
     """
     text = text.strip()
     digits = text.lstrip("#")
-    if digits.isdigit():
+    if digits.isascii() and digits.isdigit():  # "¹" is a digit to str.isdigit, not to int()
         return Q(pk=int(digits)) if len(digits) <= 18 else Q(pk__in=[])  # a claim ID fits a bigint
     guid = validation.parse_guid(text)
     if guid is not None:

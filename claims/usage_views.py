@@ -105,7 +105,7 @@ def _claim_filter(request):
     raw = request.GET.get("claim", "")
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "¹" is a digit to str.isdigit, not to int()
         raise Http404
     return selectors.claim_get_for_user(request.user, int(raw))
 

@@ -17,7 +17,7 @@ from claims.tests.factories import PDF_BYTES, ClaimFactory, SubscriptionItemFact
 from claims.tests.test_review import put_under_review
 from cpor.models import Role
 from cpor.tests.factories import MpnIdFactory, PartnerFactory, partner_user
-from cpor.tests.test_form_properties import PROPERTIES, field, form_data, rows, submitted
+from cpor.tests.test_form_properties import PROPERTIES, field, form_data, read_whole, rows, submitted
 from tenants.models import SolutionArea
 
 pytestmark = pytest.mark.django_db
@@ -253,3 +253,18 @@ def test_the_usage_filters_never_fail(world, data):
     for url in (reverse("claims:usage"), reverse("claims:usage_csv")):
         response = submitted(world.client, "get", url, query, CLAIM_STATE)
         assert response.status_code in (200, 404), (url, query)
+
+
+# --- What the properties found --------------------------------------------------------------------
+
+
+def test_a_superscript_digit_is_searched_as_text_not_a_claim_number(world):
+    # "¹".isdigit() is true, but int("¹") raises: the search answered with a server error.
+    for url in (reverse("claims:list"), reverse("claims:export")):
+        response = world.client.get(url, {"q": "#¹"})
+        read_whole(response)
+        assert response.status_code == 200
+
+
+def test_a_superscript_digit_names_no_claim_in_the_usage_filter(world):
+    assert world.client.get(reverse("claims:usage"), {"claim": "¹"}).status_code == 404
