@@ -314,8 +314,9 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         exact = {}
-        if term.lstrip("#").isdigit():
-            exact["pk"] = int(term.lstrip("#"))
+        digits = term.lstrip("#")
+        if digits.isascii() and digits.isdigit() and len(digits) <= 18:  # int("¹") fails; a pk fits a bigint
+            exact["pk"] = int(digits)
         guid = parse_guid(term)
         if guid is not None:
             exact["tenant_guid"] = guid

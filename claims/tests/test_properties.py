@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from claims.models import Activity, Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ProofOfExecution
 from claims.tests.factories import PDF_BYTES, ClaimFactory, SubscriptionItemFactory, directory_world
-from claims.tests.test_review import put_under_review
+from claims.tests.test_review import make_reviewer, put_under_review
 from cpor.models import Role
 from cpor.tests.factories import MpnIdFactory, PartnerFactory, partner_user
 from cpor.tests.test_form_properties import PROPERTIES, field, form_data, read_whole, rows, submitted
@@ -268,3 +268,10 @@ def test_a_superscript_digit_is_searched_as_text_not_a_claim_number(world):
 
 def test_a_superscript_digit_names_no_claim_in_the_usage_filter(world):
     assert world.client.get(reverse("claims:usage"), {"claim": "¹"}).status_code == 404
+
+
+@pytest.mark.parametrize("term", ["#¹", "99999999999999999999999"])
+def test_the_reviewers_claim_search_takes_any_number_like_text(term):
+    client = Client()
+    client.force_login(make_reviewer())
+    assert client.get(reverse("admin:claims_claim_changelist"), {"q": term}).status_code == 200
