@@ -4,6 +4,7 @@ usage pages. Whatever is posted, the answer is never a server error, and a refus
 nothing."""
 
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,13 +13,22 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claims.models import Activity, Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ProofOfExecution
+from claims.models import (
+    Activity,
+    Claim,
+    ClaimEvent,
+    ClaimItem,
+    ClaimStatus,
+    Comment,
+    ProofOfExecution,
+    RejectionReason,
+)
 from claims.tests.factories import PDF_BYTES, ClaimFactory, SubscriptionItemFactory, directory_world
-from claims.tests.test_review import make_reviewer, put_under_review
+from claims.tests.test_review import competing_claims, make_reviewer, put_under_review
 from cpor.models import Role
 from cpor.tests.factories import MpnIdFactory, PartnerFactory, partner_user
 from cpor.tests.test_form_properties import PROPERTIES, field, form_data, read_whole, rows, submitted
-from tenants.models import SolutionArea
+from tenants.models import LegacyAssociation, SolutionArea
 
 pytestmark = pytest.mark.django_db
 
@@ -275,3 +285,74 @@ def test_the_reviewers_claim_search_takes_any_number_like_text(term):
     client = Client()
     client.force_login(make_reviewer())
     assert client.get(reverse("admin:claims_claim_changelist"), {"q": term}).status_code == 200
+
+
+# --- The reviewers' forms in the admin ------------------------------------------------------------
+
+REVIEW_STATE = rows(Claim, ClaimItem, ClaimEvent, Comment, LegacyAssociation)
+
+
+@pytest.fixture
+def review():
+    """A reviewer's client, a claim under review and two contested claims on one subscription."""
+    client = Client()
+    client.force_login(make_reviewer())
+    under_review = ClaimFactory()
+    SubscriptionItemFactory(claim=under_review)
+    put_under_review(under_review)
+    contenders = competing_claims()
+    return SimpleNamespace(client=client, claim=under_review, contenders=contenders)
+
+
+MESSAGES = field("Please add the customer's signed statement of work.", "x" * 5001)
+
+
+@PROPERTIES
+@given(data=form_data(body=MESSAGES), action=st.sampled_from(["comment", "internal_note"]))
+def test_a_reviewers_comment_never_fails_and_a_refusal_changes_nothing(review, data, action):
+    url = reverse(f"admin:claims_claim_{action}", args=[review.claim.pk])
+    submitted(review.client, "post", url, data, REVIEW_STATE)
+
+
+@PROPERTIES
+@given(data=form_data({"message": "Please add the signed SOW."}, message=MESSAGES, next=field("/admin/", "//evil")))
+def test_requesting_information_never_fails_and_a_refusal_changes_nothing(review, data):
+    url = reverse("admin:claims_claim_request_information", args=[review.claim.pk])
+    response = submitted(review.client, "post", url, data, REVIEW_STATE)
+    assert "evil" not in response.get("Location", "")
+
+
+@PROPERTIES
+@given(data=form_data(reason=field(*RejectionReason.values), note=MESSAGES))
+def test_rejecting_never_fails_and_a_refusal_changes_nothing(review, data):
+    url = reverse("admin:claims_claim_reject", args=[review.claim.pk])
+    submitted(review.client, "post", url, data, REVIEW_STATE)
+
+
+@PROPERTIES
+@given(data=st.data())
+def test_arbitrating_never_fails_and_a_refusal_changes_nothing(review, data):
+    first, second = review.contenders
+    posted = data.draw(
+        form_data(
+            {"item": str(first.pk), "decision": "approve", "note": "Newest signed statement of work."},
+            item=field(first.pk, second.pk, review.claim.items.get().pk, "0", "-1"),
+            legacy=field("1", "0"),
+            decision=field("approve", "reject"),
+            note=MESSAGES,
+        )
+    )
+    url = reverse("admin:claims_claim_arbitrate", args=[first.pk])
+    submitted(review.client, "post", url, posted, REVIEW_STATE)
+
+
+# --- The customer's opt-out link --------------------------------------------------------------------
+
+
+@PROPERTIES
+@given(token=st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="/"), min_size=1))
+def test_any_opt_out_link_never_fails_and_opts_out_nothing(world, token):
+    client = Client()
+    for method in ("get", "post"):
+        response = submitted(client, method, reverse("optout", args=[token]), {}, CLAIM_STATE)
+        assert response.status_code in (200, 404, 410)
