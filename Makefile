@@ -32,10 +32,11 @@ run: setup
 # The development settings, explicitly: the server and worker entry points default to production.
 	DJANGO_SETTINGS_MODULE=cpor.settings.base $(VENV)/bin/honcho start -f Procfile
 
-## make test: lint, migrations check and the whole suite (PostgreSQL and Redis when reachable)
+## make test: lint, layer contracts, migrations check and the whole suite (PostgreSQL and Redis when reachable)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=cpor.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

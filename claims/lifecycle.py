@@ -23,6 +23,7 @@ from .models import (
     ClaimStatus,
     ItemOutcome,
 )
+from .signals import claim_event_recorded
 
 
 class ClaimError(Exception):
@@ -63,12 +64,9 @@ def lock_claims_in_order(claim_ids: Iterable[int]) -> dict[int, Claim]:
 
 
 def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_status="", reason="", data=None):
-    """Append to the claim's history; the event is also the source of partner
-    notifications, which are queued once the transaction commits (only for the events the
-    partner is told about: a draft's edits send nothing to the broker)."""
-    from notifications.tasks import enqueue_event_notification
-    from notifications.texts import is_notified
-
+    """Append to the claim's history, and announce it (`signals.claim_event_recorded`): the
+    event is also the source of partner notifications, which their app queues once the
+    transaction commits."""
     event = ClaimEvent.objects.create(
         claim=claim,
         actor=actor,
@@ -78,8 +76,7 @@ def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_st
         reason=str(reason or ""),
         data=data or {},
     )
-    if is_notified(event):
-        enqueue_event_notification(event.pk)
+    claim_event_recorded.send(sender=ClaimEvent, event=event)
     return event
 
 

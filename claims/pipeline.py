@@ -14,6 +14,7 @@ import datetime
 import logging
 from zoneinfo import ZoneInfo
 
+from celery import current_app
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
@@ -35,6 +36,7 @@ from .validation import Problem
 logger = logging.getLogger(__name__)
 
 OPT_OUT_SALT = "cpor.claims.opt-out"
+SEND_CUSTOMER_EMAILS_TASK = "claims.send_customer_emails"
 REVIEW_STATUSES = (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED)
 
 
@@ -222,10 +224,9 @@ def _queue_customer_notices(claim: Claim) -> None:
 
 
 def _enqueue_customer_emails(claim_id: int) -> None:
-    from . import tasks
-
+    # By name: the tasks module calls this one, so importing it back would make a cycle.
     try:
-        tasks.send_customer_emails.delay(claim_id)
+        current_app.send_task(SEND_CUSTOMER_EMAILS_TASK, args=(claim_id,))
     except Exception:  # the broker being down must not lose the email: the periodic job retries
         logger.exception(
             "Could not enqueue the customer emails of claim %s; the periodic job will send them.", claim_id
@@ -568,18 +569,3 @@ def claims_validate_submitted() -> int:
     for claim_id in ids:
         claim_validate(claim_id=claim_id)
     return len(ids)
-
-
-def periodic_jobs_run(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """One pass of every periodic job; each is idempotent, so overlapping passes are harmless."""
-    from notifications import services as notifications
-
-    # Customer notices before the timer: a notice sent now starts its claim's window.
-    return {
-        "validated": claims_validate_submitted(),
-        "customer_emails": customer_emails_retry(),
-        "approved": claims_approve_due(now=now),
-        "ended": subscriptions_check(now=now),
-        "partner_notifications": notifications.notify_pending_events(),
-        "partner_emails": notifications.emails_retry_unsent(),
-    }

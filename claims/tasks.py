@@ -31,11 +31,6 @@ def send_customer_emails(claim_id: int) -> None:
     pipeline.customer_emails_send(claim_id=claim_id)
 
 
-@shared_task(name="claims.run_periodic_jobs")
-def run_periodic_jobs() -> dict:
-    return pipeline.periodic_jobs_run()
-
-
 def enqueue_validation(claim_id: int) -> None:
     """The single entry point from submission to the pipeline; call it after commit.
 

@@ -10,6 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
 from .models import Membership, Role
+from .reviewers import REVIEWERS_GROUP
 
 # What each role may do, by capability. Reading claims, history and reports is open to
 # every role of the partner.
@@ -59,7 +60,7 @@ def is_reviewer(user) -> bool:
         user.is_authenticated
         and user.is_active
         and user.is_staff
-        and (user.is_superuser or user.groups.filter(name="Reviewers").exists())
+        and (user.is_superuser or user.groups.filter(name=REVIEWERS_GROUP).exists())
     )
 
 

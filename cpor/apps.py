@@ -7,7 +7,7 @@ def _ensure_reviewers_group(sender, **kwargs):
     # in production too (seed_demo only adds the demo reviewer to it). It runs after each
     # app's permissions are created: the apps it reads (tenants, claims) come after cpor, so
     # on a fresh database a single run after cpor's would leave the group without theirs.
-    from .demo import reviewers_group_ensure
+    from .reviewers import reviewers_group_ensure
 
     reviewers_group_ensure()
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "tenants",
     "claims",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -196,10 +197,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = False
 PERIODIC_JOBS_INTERVAL_SECONDS = int(os.environ.get("CPOR_PERIODIC_SECONDS", "60"))
-# One task runs every periodic job (validation left in Submitted, the approval timer,
-# subscription checks, email retries); `manage.py run_periodic_jobs` runs the same pass.
+# Each app registers its periodic jobs under these names (`cpor.periodic`); beat runs each
+# as its own entry, and an entry not taken before the next one is due expires instead of
+# piling up. `manage.py run_periodic_jobs` runs one pass of all of them.
+PERIODIC_JOBS = ("validated", "customer_emails", "approved", "ended", "partner_notifications", "partner_emails")
 CELERY_BEAT_SCHEDULE = {
-    "periodic-jobs": {"task": "claims.run_periodic_jobs", "schedule": float(PERIODIC_JOBS_INTERVAL_SECONDS)},
+    f"periodic-{name}": {
+        "task": "cpor.run_periodic_job",
+        "args": (name,),
+        "schedule": float(PERIODIC_JOBS_INTERVAL_SECONDS),
+        "options": {"expires": float(PERIODIC_JOBS_INTERVAL_SECONDS)},
+    }
+    for name in PERIODIC_JOBS
 }
 
 # --- Sign-in throttling (django-axes) and password reset limits ------------------------

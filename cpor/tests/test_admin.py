@@ -4,8 +4,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from cpor.demo import reviewers_group_ensure
 from cpor.models import Membership, Role, User
+from cpor.reviewers import reviewers_group_ensure
 from cpor.tests.factories import PASSWORD, MpnIdFactory, PartnerFactory, UserFactory, partner_user
 
 pytestmark = pytest.mark.django_db

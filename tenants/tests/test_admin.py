@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from cpor.demo import reviewers_group_ensure
 from cpor.models import Role
+from cpor.reviewers import reviewers_group_ensure
 from cpor.tests.factories import MpnIdFactory, PartnerFactory, UserFactory, partner_user
 from tenants.models import LegacyAssociation, Subscription, Tenant, Usage
 from tenants.tests.factories import M365ProductFactory, SubscriptionFactory, TenantFactory, WorkloadFactory

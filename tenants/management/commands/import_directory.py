@@ -9,8 +9,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from claims.pipeline import subscriptions_check
 from tenants.importer import FeedRejected, directory_import
+from tenants.signals import directory_imported
 
 
 class Command(BaseCommand):
@@ -36,7 +36,8 @@ class Command(BaseCommand):
         for line in report.lines():
             self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS(f"{feed}: loaded."))
-        # A subscription whose status changed in the feed ends the approved items it held.
-        ended = subscriptions_check()
-        if ended:
-            self.stdout.write(f"{ended} approved item(s) ended: their subscription is no longer active or in grace.")
+        # The apps above the directory react (a subscription whose status changed ends the
+        # approved items it held) and say what they did.
+        for _receiver, sentence in directory_imported.send(sender=self.__class__):
+            if sentence:
+                self.stdout.write(sentence)

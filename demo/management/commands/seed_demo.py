@@ -1,11 +1,11 @@
-"""`manage.py seed_demo`: the demo world (see `cpor.demo`). Idempotent; refused in production."""
+"""`manage.py seed_demo`: the demo world (see `demo`). Idempotent; refused in production."""
 
 import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cpor.demo import DEMO_PASSWORD, DEMO_USERS, DemoRefused, demo_allowed_check, demo_seed
-from cpor.demo.claims import demo_claims_ensure
+from demo.claims import demo_claims_ensure
+from demo.world import DEMO_PASSWORD, DEMO_USERS, DemoRefused, demo_allowed_check, demo_seed
 
 
 class Command(BaseCommand):

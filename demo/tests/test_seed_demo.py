@@ -1,4 +1,4 @@
-"""`manage.py seed_demo` and the demo world it builds (cpor/demo)."""
+"""`manage.py seed_demo` and the demo world it builds (the demo app)."""
 
 import json
 import uuid
@@ -10,16 +10,16 @@ from django.db.models import F
 from django.http import HttpRequest
 
 from cpor import access
-from cpor.demo import (
+from cpor.models import Membership, Role, User
+from cpor.reviewers import REVIEWERS_GROUP
+from demo.world import (
     DEMO_FEED,
     DEMO_PASSWORD,
     DEMO_USERS,
-    REVIEWERS_GROUP,
     DemoRefused,
     demo_allowed_check,
     demo_seed,
 )
-from cpor.models import Membership, Role, User
 from tenants.models import LegacyAssociation, Subscription, Tenant, Usage, Workload
 from tenants.tests.test_importer import SAMPLE, snapshot
 
@@ -220,7 +220,7 @@ def test_the_demo_feed_has_six_months_of_usage_for_workloads_and_products():
 def test_seed_demo_files_demo_claims_through_the_services_once():
     from claims import validation
     from claims.models import Claim, ClaimItem, ClaimStatus
-    from cpor.demo.claims import DEMO_CLAIMS
+    from demo.claims import DEMO_CLAIMS
 
     call_command("seed_demo")
     call_command("seed_demo")

@@ -3,13 +3,13 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from claims import pipeline
+from cpor.periodic import periodic_jobs_run
 
 
 class Command(BaseCommand):
     help = (
-        "Run one pass of every periodic job now: validation of claims left in Submitted, the approval timer, "
-        "subscription status checks and email retries."
+        "Run one pass of every periodic job now (each app's: validation of claims left in Submitted, the "
+        "approval timer, subscription status checks, email retries)."
     )
 
     def add_arguments(self, parser):
@@ -27,6 +27,6 @@ class Command(BaseCommand):
                 raise CommandError(f"--now: {now!r} is not an ISO 8601 date and time.")
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=datetime.UTC)
-        counts = pipeline.periodic_jobs_run(now=moment)
+        counts = periodic_jobs_run(now=moment)
         for job, count in counts.items():
             self.stdout.write(f"{job}: {count}")
