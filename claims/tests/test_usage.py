@@ -4,7 +4,9 @@ re-associate (PRODUCT.md section 5 step 8): the partner's own approved items onl
 import csv
 import datetime
 import io
+import json
 from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
 
 import pytest
 from django.urls import reverse
@@ -16,7 +18,8 @@ from claims.tests.test_review import make_reviewer, put_approved, put_under_revi
 from claims.usage_views import CSV_HEADER
 from cpor.models import Program, Role
 from cpor.tests.factories import MpnIdFactory, partner_user
-from tenants.models import LegacyAssociation, Usage
+from tenants.importer import directory_import
+from tenants.models import LegacyAssociation, Subscription, Usage
 from tenants.tests.factories import ProductFactory, SubscriptionFactory, TenantFactory, WorkloadFactory
 
 pytestmark = pytest.mark.django_db
@@ -492,3 +495,28 @@ def test_the_page_says_whose_figures_it_shows_in_english_and_french(login, partn
 
     french = login(partner_user(partner, Role.INCENTIVES_USER, language="fr")).get(USAGE).content.decode()
     assert "seuls les chiffres de l’abonnement revendiqué sont affichés" in french
+
+
+def test_a_feeds_per_subscription_figures_reach_only_that_subscriptions_partner(login, partner, other_partner):
+    # The whole path: a format 1.1 feed gives figures per subscription of one product.
+    tenant_guid, ours_guid, theirs_guid = (str(uuid) for uuid in (uuid4(), uuid4(), uuid4()))
+    records = [
+        {"type": "product", "code": "D365_SALES", "name": "Dynamics 365 Sales",
+         "solution_area": "Business Applications", "family": "Dynamics 365"},
+        {"type": "tenant", "tenant_id": tenant_guid, "name": "Litware", "country": "US",
+         "time_zone": "America/New_York", "language": "en", "domains": ["litware.example"]},
+        *({"type": "subscription", "subscription_id": guid, "tenant_id": tenant_guid, "product": "D365_SALES",
+           "channel": "Volume Licensing", "status": "active", "provisioned": True, "start_date": "2026-01-01",
+           "end_date": "2027-12-31"} for guid in (ours_guid, theirs_guid)),
+        *({"type": "usage", "tenant_id": tenant_guid, "subscription_id": guid, "workload": "D365_SALES",
+           "month": "2026-02", "monthly_active_users": users, "paid_available_units": users}
+          for guid, users in ((ours_guid, 11), (theirs_guid, 22))),
+        {"type": "usage", "tenant_id": tenant_guid, "workload": "D365_SALES", "month": "2026-02",
+         "monthly_active_users": 33, "paid_available_units": 33},
+    ]  # fmt: skip
+    directory_import(stream=io.BytesIO("\n".join(json.dumps(record) for record in records).encode()))
+    approved_on(partner, Subscription.objects.get(subscription_id=ours_guid))
+    approved_on(other_partner, Subscription.objects.get(subscription_id=theirs_guid))
+
+    assert users_seen(login(partner_user(partner, Role.INCENTIVES_USER))) == [("2026-02-01", "11")]
+    assert users_seen(login(partner_user(other_partner, Role.INCENTIVES_USER))) == [("2026-02-01", "22")]
