@@ -6,6 +6,8 @@ The helpers here are shared with the other apps' property tests (claims/tests/te
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.contrib import messages
 from django.db import transaction
@@ -19,8 +21,12 @@ from cpor.tests.factories import MpnIdFactory, partner_user
 
 pytestmark = pytest.mark.django_db
 
+# The suite runs the same examples every time, so that a red build always means a change;
+# HYPOTHESIS_EXPLORE=1 draws fresh ones, many more of them, to look for new failures.
+EXPLORE = bool(os.environ.get("HYPOTHESIS_EXPLORE"))
 PROPERTIES = settings(
-    max_examples=30,
+    max_examples=300 if EXPLORE else 30,
+    derandomize=not EXPLORE,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -4,6 +4,7 @@ named by number and nothing kept. Never another error."""
 
 import io
 import json
+import os
 
 import pytest
 from django.db import transaction
@@ -17,8 +18,11 @@ from tenants.models import Domain, LegacyAssociation, Product, Subscription, Ten
 pytestmark = pytest.mark.django_db
 
 MODELS = (Partner, MpnId, Product, Workload, Tenant, Domain, Subscription, Usage, LegacyAssociation)
+# The same examples on every run; HYPOTHESIS_EXPLORE=1 draws fresh ones, many more of them.
+EXPLORE = bool(os.environ.get("HYPOTHESIS_EXPLORE"))
 PROPERTIES = settings(
-    max_examples=40,
+    max_examples=300 if EXPLORE else 40,
+    derandomize=not EXPLORE,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
