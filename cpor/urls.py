@@ -16,9 +16,11 @@ def home(request):
 
 urlpatterns = [
     path("", home, name="home"),
+    path("accounts/api-keys/", include("api.key_urls")),
     path("accounts/", include("cpor.account_urls")),
     path("incentives/", include("claims.urls")),
     path("opt-out/", include("claims.optout_urls")),
     path("notifications/", include("notifications.urls")),
+    path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

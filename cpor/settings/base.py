@@ -49,6 +49,10 @@ INSTALLED_APPS = [
     "tenants",
     "claims",
     "notifications",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "demo",
 ]
 
@@ -183,6 +187,20 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# --- Cache: shared by every web process through Redis when there is one ----------------
+# The API's per-key rate limit counts in it, so with several gunicorn processes it must be
+# shared; without Redis (a single local process) memory does.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cpor",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -238,6 +256,43 @@ CLIENT_IP_PROXY_COUNT = int(os.environ.get("CPOR_CLIENT_IP_PROXY_COUNT", "1"))
 PASSWORD_RESET_LIMIT_PER_EMAIL = int(os.environ.get("CPOR_PASSWORD_RESET_LIMIT_PER_EMAIL", "3"))
 PASSWORD_RESET_LIMIT_PER_ADDRESS = int(os.environ.get("CPOR_PASSWORD_RESET_LIMIT_PER_ADDRESS", "20"))
 PASSWORD_RESET_WINDOW_MINUTES = int(os.environ.get("CPOR_PASSWORD_RESET_WINDOW_MINUTES", "60"))
+
+# --- Partner REST API (api/) ------------------------------------------------------------
+# Only API keys authenticate (no session, so no CSRF to consider); JSON in and out, files as
+# multipart; every key is rate-limited on its own.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.PartnerKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Requests per key, as DRF writes rates ("120/minute", "5000/hour").
+API_RATE_LIMIT = os.environ.get("CPOR_API_RATE_LIMIT", "120/minute")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CPOR partner API",
+    "DESCRIPTION": "Customer associations (claims) of your organisation: file, submit and follow them, and read "
+    "the usage data of approved associations. Authenticate with an API key created by your Global admin "
+    "(Authorization: Bearer cpor_...).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page loads Swagger UI from our own static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ClaimStatusEnum": "claims.models.ClaimStatus.choices",
+        "ItemOutcomeEnum": "claims.models.ItemOutcome.choices",
+        "ActivityEnum": "claims.models.Activity.choices",
+        "RejectionReasonEnum": "claims.models.RejectionReason.choices",
+        "SolutionAreaEnum": "tenants.models.SolutionArea.choices",
+    },
+}
 
 # --- Forms -----------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
