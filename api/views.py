@@ -15,6 +15,8 @@ site's. Errors:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -105,6 +107,14 @@ def _draft(user, pk):
     return claim
 
 
+def _body(request) -> Mapping:
+    """The request's fields; a JSON body that is not an object is refused like bad input."""
+    if not isinstance(request.data, Mapping):
+        message = drf_serializers.Serializer.default_error_messages["invalid"]
+        raise ValidationError({"non_field_errors": [str(message).format(datatype=type(request.data).__name__)]})
+    return request.data
+
+
 def _as_form_value(value):
     if value is None:
         return ""
@@ -188,7 +198,7 @@ class ClaimListCreate(PartnerApiView):
         responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 429, ok_status=201),
     )
     def post(self, request):
-        data = {name: _as_form_value(value) for name, value in request.data.items()}
+        data = {name: _as_form_value(value) for name, value in _body(request).items()}
         data["mpn"] = _mpn_pk(request.user, data.get("mpn", ""))
         form = _validated(DraftForm(data, user=request.user), rename=lambda name: name)
         try:
@@ -260,12 +270,13 @@ class ClaimItems(PartnerApiView):
         claim = _draft(request.user, pk)
         business = claim.solution_area == SolutionArea.BUSINESS_APPLICATIONS
         options = selectors.product_options_for(claim) if business else selectors.workload_options_for(claim)
-        items = request.data.get("items")
+        body = _body(request)
+        items = body.get("items")
         data = {
-            "tenant_id": _as_form_value(request.data.get("tenant_id") or claim.tenant_guid),
+            "tenant_id": _as_form_value(body.get("tenant_id") or claim.tenant_guid),
             "items": _as_form_value(items if isinstance(items, list) else [] if items is None else [items]),
         }
-        subscription_ids = request.data.get("subscription_ids") or {}
+        subscription_ids = body.get("subscription_ids") or {}
         if isinstance(subscription_ids, dict):
             data.update({f"subscription_{key}": _as_form_value(value) for key, value in subscription_ids.items()})
         form = ApiItemsForm(data, claim=claim, options=options)
@@ -295,7 +306,7 @@ class ClaimContacts(PartnerApiView):
     )
     def put(self, request, pk):
         claim = _draft(request.user, pk)
-        data = {name: _as_form_value(value) for name, value in request.data.items()}
+        data = {name: _as_form_value(value) for name, value in _body(request).items()}
         form = _validated(ContactsForm(data, claim=claim))
         try:
             services.claim_set_contacts(user=request.user, claim_id=claim.pk, contacts=form.contacts())
@@ -337,10 +348,10 @@ class ClaimProof(PartnerApiView):
         description="Once submitted, proof of execution stays.",
         responses=_responses(None, 400, 401, 403, 404, 429, ok_status=204),
     )
-    def delete(self, request, pk, proof_pk):
+    def delete(self, request, pk, proof_id):
         claim = selectors.claim_get_for_user(request.user, pk)
         try:
-            services.claim_remove_poe(user=request.user, claim_id=claim.pk, proof_id=proof_pk)
+            services.claim_remove_poe(user=request.user, claim_id=claim.pk, proof_id=proof_id)
         except ClaimError as error:
             raise _claim_error(error) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -357,7 +368,7 @@ class ClaimComments(PartnerApiView):
     )
     def post(self, request, pk):
         claim = selectors.claim_get_for_user(request.user, pk)
-        form = _validated(CommentForm({"body": _as_form_value(request.data.get("body"))}))
+        form = _validated(CommentForm({"body": _as_form_value(_body(request).get("body"))}))
         try:
             comment = services.claim_add_comment(user=request.user, claim_id=claim.pk, body=form.cleaned_data["body"])
         except ClaimError as error:

@@ -106,6 +106,14 @@ def test_create_draft_rules_of_the_site_are_non_field_errors_in_english_and_fren
     assert not Claim.objects.exists()
 
 
+def test_a_json_body_that_is_not_an_object_is_400(filer, world):
+    answer = filer.post("/api/v1/claims/", ["mpn", "domain"], format="json")
+    assert answer.status_code == 400
+    assert answer.json() == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+    assert filer.post("/api/v1/claims/", "{not json", content_type="application/json").status_code == 400
+    assert not Claim.objects.exists()
+
+
 def test_revenue_association_needs_its_three_names(filer, world):
     answer = filer.post("/api/v1/claims/", draft_body(world, activity=Activity.REVENUE), format="json")
     assert answer.status_code == 400

@@ -19,7 +19,7 @@ ENDPOINTS = {
     "/api/v1/claims/{id}/items/": {"put"},
     "/api/v1/claims/{id}/contacts/": {"put"},
     "/api/v1/claims/{id}/proofs/": {"post"},
-    "/api/v1/claims/{id}/proofs/{proof_pk}/": {"delete"},
+    "/api/v1/claims/{id}/proofs/{proof_id}/": {"delete"},
     "/api/v1/claims/{id}/comments/": {"post"},
     "/api/v1/claims/{id}/submit/": {"post"},
     "/api/v1/usage/": {"get"},
