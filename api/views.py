@@ -68,6 +68,12 @@ class PartnerApiView(APIView):
     read_roles = None
     write_roles = access.FILE_CLAIMS
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Claims carry customers' contact details: no shared cache keeps them.
+        response.setdefault("Cache-Control", "private, no-store")
+        return response
+
     def perform_authentication(self, request):
         super().perform_authentication(request)
         language = getattr(request.user, "language", None)

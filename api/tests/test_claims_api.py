@@ -70,6 +70,7 @@ def test_create_draft_makes_the_claim_a_draft_with_the_keys_creator_as_actor(fil
     assert (event.action, event.actor) == ("draft_created", global_admin)
     assert claim.created_by == global_admin
     assert body["history"][0]["actor"] == global_admin.email
+    assert answer["Cache-Control"] == "private, no-store"
 
 
 def test_create_draft_bad_input_is_400_with_field_errors_and_creates_nothing(filer, world):
@@ -353,3 +354,43 @@ def test_an_other_partners_user_sees_none_of_it(api, world):
     ClaimFactory(mpn=world.mpn, tenant=world.tenant)
     assert api(secret).get("/api/v1/claims/").json()["results"] == []
     assert api(secret).get("/api/v1/mpn-ids/").json() == []
+
+
+# --- Following: answering a reviewer ------------------------------------------------------------
+
+
+@pytest.fixture
+def information_requested(world):
+    from claims import review
+    from claims.tests.test_review import make_reviewer, put_under_review
+
+    claim = ClaimFactory(mpn=world.mpn, tenant=world.tenant)
+    SubscriptionItemFactory(claim=claim, subscription=world.sales_subscription)
+    put_under_review(claim)
+    review.claim_request_information(reviewer=make_reviewer(), claim_id=claim.pk, message="Send the signed SOW.")
+    return claim
+
+
+def test_a_comment_answers_a_reviewers_request_and_the_claim_goes_back_to_review(
+    filer, information_requested, global_admin
+):
+    url = f"/api/v1/claims/{information_requested.pk}/"
+    before = filer.get(url).json()
+    assert before["status"] == ClaimStatus.ACTION_REQUIRED
+    assert before["comments"][-1]["body"] == "Send the signed SOW."
+    assert filer.post(f"{url}comments/", {"body": "Attached."}, format="json").status_code == 201
+    after = filer.get(url).json()
+    assert after["status"] == ClaimStatus.UNDER_REVIEW
+    assert (after["history"][-1]["action"], after["history"][-1]["actor"]) == ("partner_responded", global_admin.email)
+
+
+def test_more_proof_answers_a_reviewers_request_but_is_refused_once_back_under_review(filer, information_requested):
+    url = f"/api/v1/claims/{information_requested.pk}/"
+    assert filer.post(f"{url}proofs/", {"files": [pdf("signed.pdf")]}).status_code == 201
+    assert filer.get(url).json()["status"] == ClaimStatus.UNDER_REVIEW
+    refused = filer.post(f"{url}proofs/", {"files": [pdf("more.pdf")]})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "files": ["Proof of execution can be added after submission only when a reviewer asks for more information."]
+    }
+    assert [proof["file_name"] for proof in filer.get(url).json()["proofs"]] == ["signed.pdf"]
