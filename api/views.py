@@ -204,15 +204,20 @@ class ClaimListCreate(PartnerApiView):
         responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 429, ok_status=201),
     )
     def post(self, request):
-        data = {name: _as_form_value(value) for name, value in _body(request).items()}
-        data["mpn"] = _mpn_pk(request.user, data.get("mpn", ""))
-        form = _validated(DraftForm(data, user=request.user), rename=lambda name: name)
+        form = _draft_form(request)
         try:
             claim = services.claim_create_draft(user=request.user, start=form.claim_start())
         except ClaimError as error:
             raise _claim_error(error) from None
         location = reverse("api:claim", args=[claim.pk])
         return Response(_detail(request, claim.pk), status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+def _draft_form(request) -> DraftForm:
+    """The Associate customer page's form, validated, on the request's fields."""
+    data = {name: _as_form_value(value) for name, value in _body(request).items()}
+    data["mpn"] = _mpn_pk(request.user, data.get("mpn", ""))
+    return _validated(DraftForm(data, user=request.user))
 
 
 def _mpn_pk(user, value) -> str:
@@ -234,6 +239,23 @@ class ClaimDetail(PartnerApiView):
     )
     def get(self, request, pk):
         return Response(_detail(request, pk))
+
+    @extend_schema(
+        operation_id="claims_update",
+        summary="Change a draft's details",
+        description="The MPN ID, customer, solution area, activity and names, as when creating it. Changing the "
+        "customer or the activity clears the products or workloads.",
+        request=shapes.DraftCreateRequest,
+        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
+    )
+    def put(self, request, pk):
+        claim = _draft(request.user, pk)
+        form = _draft_form(request)
+        try:
+            services.claim_update_draft(user=request.user, claim_id=claim.pk, start=form.claim_start())
+        except ClaimError as error:
+            raise _claim_error(error) from None
+        return Response(_detail(request, claim.pk))
 
     @extend_schema(
         operation_id="claims_destroy",

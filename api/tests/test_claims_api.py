@@ -107,6 +107,24 @@ def test_create_draft_rules_of_the_site_are_non_field_errors_in_english_and_fren
     assert not Claim.objects.exists()
 
 
+def test_changing_a_drafts_customer_clears_its_items_as_on_the_site(filer, world, global_admin):
+    claim_id = create(filer, world).json()["id"]
+    filer.put(f"/api/v1/claims/{claim_id}/items/", {"items": [world.sales.pk]}, format="json")
+    renamed = filer.put(f"/api/v1/claims/{claim_id}/", draft_body(world, name="Contoso Dynamics"), format="json")
+    assert renamed.status_code == 200
+    assert (renamed.json()["name"], len(renamed.json()["items"])) == ("Contoso Dynamics", 1)
+    m365 = filer.put(
+        f"/api/v1/claims/{claim_id}/",
+        draft_body(world, solution_area=SolutionArea.MICROSOFT_365, activity=Activity.USAGE),
+        format="json",
+    )
+    assert m365.status_code == 200
+    assert m365.json()["items"] == []
+    assert [entry["action"] for entry in m365.json()["history"]][-2:] == ["items_changed", "draft_updated"]
+    bad = filer.put(f"/api/v1/claims/{claim_id}/", draft_body(world, mpn="0000000"), format="json")
+    assert bad.json() == {"mpn": ["Select one of your organisation's MPN IDs."]}
+
+
 def test_a_json_body_that_is_not_an_object_is_400(filer, world):
     answer = filer.post("/api/v1/claims/", ["mpn", "domain"], format="json")
     assert answer.status_code == 400

@@ -17,6 +17,7 @@ def claim_urls(pk):
     base = f"/api/v1/claims/{pk}/"
     return [
         ("get", base),
+        ("put", base),
         ("delete", base),
         ("get", f"{base}item-options/"),
         ("put", f"{base}items/"),

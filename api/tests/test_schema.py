@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 ENDPOINTS = {
     "/api/v1/claims/": {"get", "post"},
-    "/api/v1/claims/{id}/": {"get", "delete"},
+    "/api/v1/claims/{id}/": {"get", "put", "delete"},
     "/api/v1/claims/{id}/item-options/": {"get"},
     "/api/v1/claims/{id}/items/": {"put"},
     "/api/v1/claims/{id}/contacts/": {"put"},
