@@ -412,3 +412,12 @@ def test_more_proof_answers_a_reviewers_request_but_is_refused_once_back_under_r
         "files": ["Proof of execution can be added after submission only when a reviewer asks for more information."]
     }
     assert [proof["file_name"] for proof in filer.get(url).json()["proofs"]] == ["signed.pdf"]
+
+
+def test_a_page_of_the_list_costs_the_same_few_queries_however_many_claims(filer, world, django_assert_max_num_queries):
+    for _ in range(30):
+        SubscriptionItemFactory(claim=ClaimFactory(mpn=world.mpn, tenant=world.tenant))
+    filer.get("/api/v1/claims/")  # warms the key's last use
+    with django_assert_max_num_queries(6):
+        page = filer.get("/api/v1/claims/?page_size=30").json()
+    assert len(page["results"]) == 30
