@@ -42,7 +42,7 @@ CONTACTS = {
     "technical_contact_title": "IT lead",
     "technical_contact_email": "tom@contoso.fr",
     "partner_contact_name": "Paula Partner",
-    "partner_contact_email": "paula@partner.example",
+    "partner_contact_email": "paula@fabrikam.example",
 }
 
 
@@ -330,7 +330,12 @@ def test_the_detail_shows_status_deadlines_items_comments_and_history_but_no_int
 
 def test_usage_data_of_approved_items_only(api, make_key, world):
     claim = ClaimFactory(mpn=world.mpn, tenant=world.tenant)
-    SubscriptionItemFactory(claim=claim, subscription=world.sales_subscription, outcome=ItemOutcome.APPROVED)
+    SubscriptionItemFactory(
+        claim=claim,
+        subscription=world.sales_subscription,
+        outcome=ItemOutcome.APPROVED,
+        decided_at=datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC),  # usage counts from the approval month
+    )
     put_approved(claim)
     Usage.objects.create(
         tenant=world.tenant,

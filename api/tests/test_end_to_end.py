@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from api import services
-from claims.models import Activity, ClaimEvent, ClaimStatus
+from claims.models import Activity, ClaimEvent, ClaimItem, ClaimStatus
 from claims.tests.factories import PDF_BYTES, directory_world
 from claims.tests.test_worker import subprocess_env, wait_for, worker  # noqa: F401 (the worker fixture)
 from cpor.models import Role
@@ -56,7 +56,7 @@ def test_a_key_files_submits_and_follows_a_claim_to_approval_through_a_real_work
         "technical_contact_title": "IT lead",
         "technical_contact_email": "tom@contoso.fr",
         "partner_contact_name": "Paula Partner",
-        "partner_contact_email": "paula@partner.example",
+        "partner_contact_email": "paula@fabrikam.example",
     }
     assert crm.put(f"{claim_url}contacts/", contacts, format="json").status_code == 200
     upload = SimpleUploadedFile("sow.pdf", PDF_BYTES, content_type="application/pdf")
@@ -76,8 +76,6 @@ def test_a_key_files_submits_and_follows_a_claim_to_approval_through_a_real_work
 
     body = wait_for(validated, what="the worker to validate the claim")
     assert body["status"] == ClaimStatus.UNDER_REVIEW, body["validation_errors"]
-    assert body["opt_out_deadline"] and body["review_due_at"]
-    assert body["opt_out_deadline_local"].endswith("(Europe/Paris)")
     mail_dir = tmp_path / "mail"
     wait_for(
         lambda: "To: ada@contoso.fr" in "".join(path.read_text() for path in mail_dir.glob("*.log")),
@@ -91,6 +89,9 @@ def test_a_key_files_submits_and_follows_a_claim_to_approval_through_a_real_work
         ),
         what="the customer notice in the History",
     )
+    # The opt-out window starts once the customer's notice has been sent.
+    assert body["opt_out_deadline"] and body["review_due_at"]
+    assert body["opt_out_deadline_local"].endswith("(Europe/Paris)")
     actions = [(entry["action"], entry["actor"]) for entry in body["history"]]
     assert actions[:6] == [
         ("draft_created", admin.email),
@@ -121,11 +122,12 @@ def test_a_key_files_submits_and_follows_a_claim_to_approval_through_a_real_work
     assert [item["outcome"] for item in approved["items"]] == ["approved"]
     assert ClaimEvent.objects.filter(claim_id=body["id"], action="approved").count() == 1
 
-    # Approved: the customer's usage data.
+    # Approved: the customer's usage data, counted from the month of approval on.
+    approved_on = ClaimItem.objects.get(claim_id=body["id"]).decided_at
     Usage.objects.create(
         tenant=world.tenant,
         workload=world.sales.code,
-        month=datetime.date(2026, 1, 1),
+        month=approved_on.date().replace(day=1),
         monthly_active_users=40,
         paid_available_units=50,
     )

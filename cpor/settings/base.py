@@ -156,7 +156,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 20
 # plus the form's other fields and the multipart framing. Every other request is a form.
 REQUEST_MAX_BYTES = int(os.environ.get("CPOR_REQUEST_MAX_BYTES", str(1024 * 1024)))
 UPLOAD_REQUEST_MAX_BYTES = DATA_UPLOAD_MAX_NUMBER_FILES * POE_MAX_BYTES + 1024 * 1024
-UPLOAD_URL_NAMES = ("claims:draft_proof", "claims:proof_add")
+UPLOAD_URL_NAMES = ("claims:draft_proof", "claims:proof_add", "api:claim_proofs")
 
 # --- Email: SMTP at EMAIL_HOST:EMAIL_PORT, otherwise files under var/mail/ --------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
