@@ -22,5 +22,6 @@ urlpatterns = [
     path("opt-out/", include("claims.optout_urls")),
     path("notifications/", include("notifications.urls")),
     path("api/v1/", include("api.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
 ]

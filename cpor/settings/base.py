@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
     "demo",
 ]
 
@@ -218,7 +219,15 @@ PERIODIC_JOBS_INTERVAL_SECONDS = int(os.environ.get("CPOR_PERIODIC_SECONDS", "60
 # Each app registers its periodic jobs under these names (`cpor.periodic`); beat runs each
 # as its own entry, and an entry not taken before the next one is due expires instead of
 # piling up. `manage.py run_periodic_jobs` runs one pass of all of them.
-PERIODIC_JOBS = ("validated", "customer_emails", "approved", "ended", "partner_notifications", "partner_emails")
+PERIODIC_JOBS = (
+    "validated",
+    "customer_emails",
+    "approved",
+    "ended",
+    "partner_notifications",
+    "partner_emails",
+    "webhooks",
+)
 CELERY_BEAT_SCHEDULE = {
     f"periodic-{name}": {
         "task": "cpor.run_periodic_job",
@@ -293,6 +302,11 @@ SPECTACULAR_SETTINGS = {
         "SolutionAreaEnum": "tenants.models.SolutionArea.choices",
     },
 }
+
+# --- Webhooks ------------------------------------------------------------------------
+# Webhooks go to https:// addresses only; http://localhost and http://127.0.0.1 are allowed
+# too when DEBUG is on or this is set (the tests' local receiver).
+CPOR_WEBHOOKS_ALLOW_HTTP_LOCALHOST = env_bool("CPOR_WEBHOOKS_ALLOW_HTTP_LOCALHOST", False)
 
 # --- Forms -----------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -11,6 +11,8 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of 50 characters or more.")
 
 DEBUG = False
+# Webhooks go to public https:// addresses only.
+CPOR_WEBHOOKS_ALLOW_HTTP_LOCALHOST = False
 if not os.environ.get("DJANGO_ALLOWED_HOSTS"):
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names this site answers to.")
 

@@ -49,6 +49,7 @@ if IN_CI:
     if not REDIS_URL.startswith("redis"):
         raise ImproperlyConfigured("CI=true: the tests must run with Redis, and none is reachable.")
 
+CPOR_WEBHOOKS_ALLOW_HTTP_LOCALHOST = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PRIVATE_MEDIA_ROOT = VAR_DIR / "test-media"
