@@ -23,5 +23,6 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("api/v1/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("incentives/bulk/", include("bulk.urls")),
     path("admin/", admin.site.urls),
 ]

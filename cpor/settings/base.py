@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "webhooks",
+    "bulk",
     "demo",
 ]
 
@@ -227,6 +228,7 @@ PERIODIC_JOBS = (
     "partner_notifications",
     "partner_emails",
     "webhooks",
+    "bulk_uploads",
 )
 CELERY_BEAT_SCHEDULE = {
     f"periodic-{name}": {
@@ -303,10 +305,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Webhooks ------------------------------------------------------------------------
+# --- Webhooks and bulk claims ------------------------------------------------------------
 # Webhooks go to https:// addresses only; http://localhost and http://127.0.0.1 are allowed
 # too when DEBUG is on or this is set (the tests' local receiver).
 CPOR_WEBHOOKS_ALLOW_HTTP_LOCALHOST = env_bool("CPOR_WEBHOOKS_ALLOW_HTTP_LOCALHOST", False)
+BULK_MAX_ROWS = 1000
+BULK_MAX_BYTES = int(os.environ.get("CPOR_BULK_MAX_BYTES", str(2 * 1024 * 1024)))
 
 # --- Forms -----------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
