@@ -145,8 +145,8 @@ def test_the_pages_are_in_french(client, incentives_admin, upload):
     incentives_admin.save()
     client.force_login(incentives_admin)
     page = client.get(reverse("bulk:list")).content.decode()
-    assert "Réclamations en masse" in page
-    assert "Télécharger le modèle" in page
+    assert "Revendications en masse" in page
+    assert "Télécharger un modèle" in page
     page = client.get(reverse("bulk:detail", args=[upload.pk])).content.decode()
     assert "Télécharger les lignes en erreur" in page
 
