@@ -53,7 +53,7 @@ MAX_REFERENCE_LENGTH = 100
 STALE_AFTER = datetime.timedelta(minutes=5)
 # A queued upload whose task has not started after this long is run by the periodic job.
 QUEUED_GRACE = datetime.timedelta(minutes=1)
-HEARTBEAT_EVERY = 25
+CHUNK_ROWS = 25
 
 # Zips of proof of execution: checked before anything is extracted.
 ZIP_MAX_BYTES = 200 * 1024 * 1024
@@ -157,27 +157,32 @@ def bulk_upload_process(*, upload_id, now: datetime.datetime | None = None) -> i
     parsed = csvfile.read(bytes(upload.content))
     done = set(upload.rows.values_list("line", flat=True))
     context = _RowContext.for_upload(user, upload, parsed)
+    pending = [row for row in parsed.rows if row.line not in done]
     handled = 0
     with translation.override(user.language or settings.LANGUAGE_CODE):
-        for row in parsed.rows:
-            if row.line in done:
-                continue
-            outcome, messages, claim_id = _process_row(context, row)
+        for first in range(0, len(pending), CHUNK_ROWS):
+            chunk = pending[first : first + CHUNK_ROWS]
+            # A chunk of rows commits at once (each row in its own savepoint): fewer commits, and
+            # a worker that dies loses at most one chunk, redone by whoever takes the upload up.
             try:
-                BulkRow.objects.create(
-                    upload=upload,
-                    line=row.line,
-                    reference=row.values.get("reference", "")[:200],
-                    outcome=outcome,
-                    messages=messages,
-                    values=row.values,
-                    claim_id=claim_id,
-                )
+                with transaction.atomic():
+                    for row in chunk:
+                        outcome, messages, claim_id = _process_row(context, row)
+                        BulkRow.objects.create(
+                            upload=upload,
+                            line=row.line,
+                            reference=row.values.get("reference", "")[:200],
+                            outcome=outcome,
+                            messages=messages,
+                            values=row.values,
+                            claim_id=claim_id,
+                        )
+                    BulkUpload.objects.filter(pk=upload.pk).update(heartbeat_at=timezone.now())
             except IntegrityError:
-                continue  # another worker recorded this line meanwhile
-            handled += 1
-            if handled % HEARTBEAT_EVERY == 0:
-                BulkUpload.objects.filter(pk=upload.pk).update(heartbeat_at=timezone.now())
+                # Another worker recorded these lines meanwhile: it carries on, this one stops.
+                logger.warning("Bulk upload %s is being processed elsewhere; stopping here.", upload.pk)
+                return handled
+            handled += len(chunk)
     _finish(upload, UploadStatus.DONE)
     return handled
 
@@ -201,6 +206,23 @@ class _RowContext:
     existing: dict[str, int]
     first_line: dict[str, int] = field(default_factory=dict)
     delimiter: str = ","
+    # Products and workloads by the name a row gives, looked up once per upload.
+    products: dict[str, object] = field(default_factory=dict)
+    workloads: dict[str, object] = field(default_factory=dict)
+
+    def product_named(self, name: str):
+        key = name.casefold()
+        if key not in self.products:
+            business = Product.objects.filter(solution_area=SolutionArea.BUSINESS_APPLICATIONS)
+            by_code = business.filter(code__iexact=name).first()
+            self.products[key] = by_code or business.filter(name__iexact=name).first()
+        return self.products[key]
+
+    def workload_named(self, name: str):
+        key = name.casefold()
+        if key not in self.workloads:
+            self.workloads[key] = Workload.objects.filter(name__iexact=name).first()
+        return self.workloads[key]
 
     @classmethod
     def for_upload(cls, user, upload, parsed) -> _RowContext:
@@ -356,7 +378,7 @@ def _set_items(context: _RowContext, claim, values) -> list[str]:
     if claim.solution_area == SolutionArea.MICROSOFT_365:
         workloads, problems = [], []
         for name in names:
-            workload = Workload.objects.filter(name__iexact=name).first()
+            workload = context.workload_named(name)
             if workload is None:
                 problems.append(Problem("workload_not_on_tenant", name))
             else:
@@ -365,11 +387,11 @@ def _set_items(context: _RowContext, claim, values) -> list[str]:
             raise ClaimProblems(problems)
         return claim_services.claim_set_items(user=context.user, claim_id=claim.pk, workload_ids=workloads)
     return claim_services.claim_set_items(
-        user=context.user, claim_id=claim.pk, products=_product_choices(claim, names, values, context.delimiter)
+        user=context.user, claim_id=claim.pk, products=_product_choices(context, claim, names, values)
     )
 
 
-def _product_choices(claim, names, values, delimiter) -> list[ProductChoice]:
+def _product_choices(context: _RowContext, claim, names, values) -> list[ProductChoice]:
     """Products by name or code; each subscription ID goes with its own product (and names
     it when the products column is empty)."""
     problems, products = [], []
@@ -383,7 +405,7 @@ def _product_choices(claim, names, values, delimiter) -> list[ProductChoice]:
         elif product not in products:
             products.append(product)
     chosen: dict[int, str] = {}
-    for subscription_id in csvfile.split_list(values.get("subscription_id", ""), delimiter):
+    for subscription_id in csvfile.split_list(values.get("subscription_id", ""), context.delimiter):
         guid = validation.parse_guid(subscription_id)
         subscription = (
             Subscription.objects.select_related("product").filter(subscription_id=guid).first() if guid else None

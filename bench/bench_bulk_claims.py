@@ -1,0 +1,262 @@
+"""Bulk claims: 1,000 rows (some bad) checked and made drafts in under 60 s, and the same
+file uploaded again creating nothing new.
+
+    .venv/bin/python bench/bench_bulk_claims.py [--rows 1000] [--limit 60]
+
+It builds a throwaway PostgreSQL database (`cpor_bench_bulk`, on the server named by
+BENCH_DATABASE_URL or DATABASE_URL, else postgres://postgres@127.0.0.1:5432) holding one
+partner and 200 customer tenants (each with a Dynamics 365 Sales subscription and a
+Microsoft 365 E3 subscription carrying three workloads), writes a CSV of N rows, half
+Business Applications and half Microsoft 365, with one row in twenty bad in one of five ways,
+and uploads it as the partner's Incentives admin through `bulk.services`. The processing
+task runs eagerly in this process (the same code a worker runs). It checks that every bad
+row is named and every good one is a draft, then uploads the same file again and checks
+that no claim was created. It prints a Markdown table and exits non-zero if a run exceeds
+the limit or a check fails. Without PostgreSQL it runs on a temporary SQLite file and says so.
+"""
+
+import argparse
+import csv
+import io
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "cpor_bench_bulk"
+TENANTS = 200
+BAD_KINDS = ("domain", "product", "email", "duplicate", "mpn")
+
+
+def prepare_database() -> str:
+    import dj_database_url
+    import psycopg2
+
+    config = dj_database_url.parse(
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or "postgres://postgres@127.0.0.1:5432/postgres"
+    )
+    if config["ENGINE"].endswith("postgresql"):
+        try:
+            connection = psycopg2.connect(
+                dbname="postgres",
+                user=config["USER"] or "postgres",
+                password=config["PASSWORD"] or None,
+                host=config["HOST"] or "127.0.0.1",
+                port=config["PORT"] or 5432,
+                connect_timeout=3,
+            )
+        except psycopg2.OperationalError:
+            connection = None
+        if connection is not None:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+                cursor.execute(f"CREATE DATABASE {BENCH_DB}")
+                cursor.execute("SHOW server_version")
+                version = cursor.fetchone()[0]
+            connection.close()
+            user = config["USER"] or "postgres"
+            auth = f"{user}:{config['PASSWORD']}" if config["PASSWORD"] else user
+            host = config["HOST"] or "127.0.0.1"
+            os.environ["DATABASE_URL"] = f"postgres://{auth}@{host}:{config['PORT'] or 5432}/{BENCH_DB}"
+            return f"PostgreSQL {version}"
+    os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
+    return "SQLite (no PostgreSQL reachable)"
+
+
+def drop_database() -> None:
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        return
+    settings = connection.settings_dict
+    connections.close_all()
+    import psycopg2
+
+    maintenance = psycopg2.connect(
+        dbname="postgres",
+        user=settings["USER"] or "postgres",
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+    )
+    maintenance.autocommit = True
+    with maintenance.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    maintenance.close()
+
+
+def populate():
+    """The partner, its Incentives admin and MPN ID, and the customer tenants."""
+    import datetime
+
+    from cpor.models import Role
+    from cpor.tests.factories import MpnIdFactory, PartnerFactory, partner_user
+    from tenants.models import Domain, Product, Subscription, Tenant, Workload
+
+    partner = PartnerFactory(name="Bench Partner")
+    mpn = MpnIdFactory(partner=partner, mpn_id="1234567")
+    user = partner_user(partner, Role.INCENTIVES_ADMIN)
+    sales = Product.objects.create(
+        code="D365_SALES", name="Dynamics 365 Sales", solution_area="Business Applications", family="Dynamics 365"
+    )
+    e3 = Product.objects.create(code="M365_E3", name="Microsoft 365 E3", solution_area="Microsoft 365", family="M365")
+    e3.workloads.set(
+        [Workload.objects.create(name=name) for name in ("Exchange Online", "SharePoint Online", "Microsoft Teams")]
+    )
+    tenants = Tenant.objects.bulk_create(
+        Tenant(tenant_id=uuid.uuid4(), name=f"Customer {n:03d}", country="FR", time_zone="Europe/Paris")
+        for n in range(TENANTS)
+    )
+    Domain.objects.bulk_create(Domain(tenant=t, name=f"customer{n:03d}.example") for n, t in enumerate(tenants))
+    Subscription.objects.bulk_create(
+        Subscription(
+            subscription_id=uuid.uuid4(),
+            tenant=tenant,
+            product=product,
+            channel="Volume Licensing",
+            status="active",
+            provisioned=True,
+            start_date=datetime.date(2025, 1, 1),
+            end_date=datetime.date(2027, 12, 31),
+        )
+        for tenant in tenants
+        for product in (sales, e3)
+    )
+    return user, mpn, tenants
+
+
+def bulk_file(rows: int, mpn, tenants) -> tuple[bytes, set[int]]:
+    """The CSV, and the line numbers of the rows that must be refused."""
+    from bulk.csvfile import COLUMN_NAMES
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMN_NAMES)
+    writer.writeheader()
+    bad_lines = set()
+    for n in range(rows):
+        line = n + 2
+        tenant_index = n % TENANTS
+        tenant = tenants[tenant_index]
+        m365 = n % 2 == 1
+        row = {
+            "reference": f"BENCH-{n:05d}",
+            "claim_name": f"Bench claim {n}",
+            "mpn_id": mpn.mpn_id,
+            "domain": f"customer{tenant_index:03d}.example",
+            "tenant_id": str(tenant.tenant_id),
+            "solution_area": "Microsoft 365" if m365 else "Business Applications",
+            "activity": "usage",
+            "products_or_workloads": "Exchange Online; Microsoft Teams" if m365 else "Dynamics 365 Sales",
+            "customer_contact_name": "Ada Customer",
+            "customer_contact_title": "CIO",
+            "customer_contact_email": f"ada@customer{tenant_index:03d}.example",
+            "technical_contact_name": "" if m365 else "Tom Tech",
+            "technical_contact_title": "" if m365 else "IT lead",
+            "technical_contact_email": "" if m365 else f"tom@customer{tenant_index:03d}.example",
+            "partner_contact_name": "Paula Partner",
+            "partner_contact_email": "paula@partner.example",
+        }
+        if n % 20 == 19:
+            kind = BAD_KINDS[(n // 20) % len(BAD_KINDS)]
+            bad_lines.add(line)
+            if kind == "domain":
+                row["domain"] = f"customer{(tenant_index + 1) % TENANTS:03d}.example"
+            elif kind == "product":
+                row["products_or_workloads"] = "No Such Product" if not m365 else "No Such Workload"
+            elif kind == "email":
+                row["customer_contact_email"] = "not-an-email"
+            elif kind == "duplicate":
+                row["reference"] = "BENCH-00000"
+            else:
+                row["mpn_id"] = "9999999"
+        writer.writerow(row)
+    return buffer.getvalue().encode(), bad_lines
+
+
+def upload_once(user, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bulk import services
+
+    started = time.perf_counter()
+    upload = services.bulk_upload_create(user=user, upload=SimpleUploadedFile("bench.csv", content))
+    upload.refresh_from_db()
+    return upload, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--limit", type=float, default=60.0)
+    args = parser.parse_args()
+
+    engine = prepare_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings.test")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from bulk.models import RowOutcome, UploadStatus
+    from claims.models import Claim
+    from cpor.celery import app
+
+    settings.DEBUG = False
+    # The processing task runs here, right after the upload commits: the worker's own code.
+    app.conf.task_always_eager = True
+    call_command("migrate", verbosity=0)
+    user, mpn, tenants = populate()
+    content, bad_lines = bulk_file(args.rows, mpn, tenants)
+    first, first_time = upload_once(user, content)
+    claims_after_first = Claim.objects.count()
+    second, second_time = upload_once(user, content)
+    claims_after_second = Claim.objects.count()
+
+    def outcome_of(upload):
+        rows = list(upload.rows.all())
+        errors = {row.line for row in rows if row.outcome == RowOutcome.ERROR and row.messages}
+        created = sum(1 for row in rows if row.outcome == RowOutcome.CREATED)
+        existing = sum(1 for row in rows if row.outcome == RowOutcome.EXISTING)
+        return len(rows), created, existing, errors
+
+    checks = []
+    total, created, existing, errors = outcome_of(first)
+    checks.append(("first upload finished", first.status == UploadStatus.DONE))
+    checks.append(("every row has a result", total == args.rows))
+    checks.append(("every bad row is named, and only those", errors == bad_lines))
+    checks.append(("every good row is a draft", created == args.rows - len(bad_lines) == claims_after_first))
+    total2, created2, existing2, errors2 = outcome_of(second)
+    checks.append(("second upload creates nothing new", created2 == 0 and claims_after_second == claims_after_first))
+    checks.append(("second upload names every earlier draft", existing2 == created and errors2 == bad_lines))
+    checks.append((f"each run under {args.limit:.0f} s", first_time < args.limit and second_time < args.limit))
+
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"### Bulk claims ({args.rows:,} rows, {len(bad_lines)} bad, {engine}; load average {load})\n")
+    print("| run | wall time | rows/s | drafts created | already created | rows with errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| first upload | {first_time:.1f} s | {args.rows / first_time:,.0f} | {created} | {existing} "
+        f"| {len(errors)} |"
+    )
+    print(
+        f"| same file again | {second_time:.1f} s | {args.rows / second_time:,.0f} | {created2} | {existing2} "
+        f"| {len(errors2)} |"
+    )
+    print()
+    for label, passed in checks:
+        print(f"- {'ok' if passed else 'FAILED'}: {label}")
+    drop_database()
+    return 0 if all(passed for _, passed in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
