@@ -229,7 +229,7 @@ class _RowContext:
         references = {row.values.get("reference", "") for row in parsed.rows}
         first_line = {}
         for row in parsed.rows:
-            first_line.setdefault(row.values.get("reference", "").casefold(), row.line)
+            first_line.setdefault(row.values.get("reference", ""), row.line)
         return cls(
             user=user,
             partner=upload.partner,
@@ -314,7 +314,7 @@ def _check_reference(context: _RowContext, row) -> None:
         raise _RowRefused([_("Enter your reference for this claim.")])
     if len(reference) > MAX_REFERENCE_LENGTH:
         raise _RowRefused([_("The reference can be at most %(count)d characters.") % {"count": MAX_REFERENCE_LENGTH}])
-    first = context.first_line.get(reference.casefold())
+    first = context.first_line.get(reference)
     if first is not None and first != row.line:
         raise _RowRefused([_("This reference is already used on line %(line)d of the file.") % {"line": first}])
 

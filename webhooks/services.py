@@ -291,7 +291,9 @@ def webhook_message_deliver(*, message_id, now: datetime.datetime | None = None)
         },
     )
     with transaction.atomic():
-        message = WebhookMessage.objects.select_for_update().get(pk=message.pk)
+        message = WebhookMessage.objects.select_for_update().filter(pk=message.pk).first()
+        if message is None:
+            return None  # the endpoint was removed meanwhile, with its outbox
         attempt = WebhookAttempt.objects.create(
             message=message,
             attempted_at=timezone.now(),
