@@ -54,6 +54,8 @@ STALE_AFTER = datetime.timedelta(minutes=5)
 # A queued upload whose task has not started after this long is run by the periodic job.
 QUEUED_GRACE = datetime.timedelta(minutes=1)
 CHUNK_ROWS = 25
+# Rows per part: a 1,000-row upload is ten tasks, shared by however many workers there are.
+PART_ROWS = 100
 
 # Zips of proof of execution: checked before anything is extracted.
 ZIP_MAX_BYTES = 200 * 1024 * 1024
@@ -115,14 +117,15 @@ def bulk_upload_create(*, user, upload) -> BulkUpload:
 # --- Processing ---------------------------------------------------------------------------
 
 
-def _take(upload_id, now) -> BulkUpload | None:
+def _take(upload_id, now, *, shared: bool = False) -> BulkUpload | None:
     """Take an upload for processing and commit; None if it is finished or another worker is
-    on it (it reported recently)."""
+    on it (it reported recently), unless `shared`: the parts of one upload run side by side."""
     with transaction.atomic():
         upload = BulkUpload.objects.select_for_update().filter(pk=upload_id).first()
         if upload is None or upload.is_finished:
             return None
-        if upload.status == UploadStatus.RUNNING and upload.heartbeat_at and upload.heartbeat_at > now - STALE_AFTER:
+        busy = upload.status == UploadStatus.RUNNING and upload.heartbeat_at and upload.heartbeat_at > now - STALE_AFTER
+        if busy and not shared:
             return None
         _move(upload, UploadStatus.RUNNING)
         upload.started_at = upload.started_at or now
@@ -142,11 +145,23 @@ def _finish(upload: BulkUpload, to_status: str, failure: str = "") -> None:
         upload.save(update_fields=["status", "failure", "finished_at"])
 
 
-def bulk_upload_process(*, upload_id, now: datetime.datetime | None = None) -> int:
-    """Check and create every row not yet done; returns the rows handled now. Running it
-    again, or after a worker died, does each row once."""
+def bulk_upload_parts(*, upload_id) -> int:
+    """Into how many parts an upload's rows are split, so that several workers check them side
+    by side (0 if it is finished or gone)."""
+    upload = BulkUpload.objects.filter(pk=upload_id).defer("content").first()
+    if upload is None or upload.is_finished:
+        return 0
+    return max(1, -(-upload.row_count // PART_ROWS))
+
+
+def bulk_upload_process(
+    *, upload_id, now: datetime.datetime | None = None, part: int | None = None, parts: int = 1
+) -> int:
+    """Check and create every row not yet done (of one part only, when `part` is given);
+    returns the rows handled now. Running it again, or after a worker died, does each row
+    once. The upload is Done when all its rows are."""
     now = now or timezone.now()
-    upload = _take(upload_id, now)
+    upload = _take(upload_id, now, shared=part is not None)
     if upload is None:
         return 0
     user = upload.uploaded_by
@@ -157,7 +172,11 @@ def bulk_upload_process(*, upload_id, now: datetime.datetime | None = None) -> i
     parsed = csvfile.read(bytes(upload.content))
     done = set(upload.rows.values_list("line", flat=True))
     context = _RowContext.for_upload(user, upload, parsed)
-    pending = [row for row in parsed.rows if row.line not in done]
+    rows = parsed.rows
+    if part is not None:
+        size = -(-len(rows) // parts)
+        rows = rows[part * size : (part + 1) * size]
+    pending = [row for row in rows if row.line not in done]
     handled = 0
     with translation.override(user.language or settings.LANGUAGE_CODE):
         for first in range(0, len(pending), CHUNK_ROWS):
@@ -183,7 +202,8 @@ def bulk_upload_process(*, upload_id, now: datetime.datetime | None = None) -> i
                 logger.warning("Bulk upload %s is being processed elsewhere; stopping here.", upload.pk)
                 return handled
             handled += len(chunk)
-    _finish(upload, UploadStatus.DONE)
+    if part is None or upload.rows.count() >= upload.row_count:
+        _finish(upload, UploadStatus.DONE)
     return handled
 
 

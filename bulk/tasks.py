@@ -10,9 +10,18 @@ from . import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="bulk.process_upload", acks_late=True, time_limit=900, soft_time_limit=840)
+@shared_task(name="bulk.process_upload", acks_late=True)
 def process_upload(upload_id: int) -> int:
-    return services.bulk_upload_process(upload_id=upload_id)
+    """Split the upload into parts and queue each; the workers check them side by side."""
+    parts = services.bulk_upload_parts(upload_id=upload_id)
+    for part in range(parts):
+        process_upload_part.delay(upload_id, part, parts)
+    return parts
+
+
+@shared_task(name="bulk.process_upload_part", acks_late=True)
+def process_upload_part(upload_id: int, part: int, parts: int) -> int:
+    return services.bulk_upload_process(upload_id=upload_id, part=part, parts=parts)
 
 
 def enqueue_processing(upload_id: int) -> None:

@@ -295,3 +295,18 @@ def test_the_row_and_its_reference_commit_together(incentives_admin, world):
     assert other.rows.get().outcome == RowOutcome.CREATED
     assert upload.rows.get().outcome == RowOutcome.EXISTING
     assert Claim.objects.count() == 1
+
+
+def test_an_upload_split_in_parts_is_done_when_its_last_part_is(incentives_admin, world):
+    rows = [row_for(world, f"REF-{n}") for n in range(5)]
+    upload = services.bulk_upload_create(user=incentives_admin, upload=csv_upload(rows))
+    assert services.bulk_upload_parts(upload_id=upload.pk) == 1
+    assert services.bulk_upload_process(upload_id=upload.pk, part=1, parts=2) == 2
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.RUNNING
+    # The sibling part runs while the first one's heartbeat is fresh.
+    assert services.bulk_upload_process(upload_id=upload.pk, part=0, parts=2) == 3
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.DONE
+    assert sorted(upload.rows.values_list("line", flat=True)) == [2, 3, 4, 5, 6]
+    assert services.bulk_upload_parts(upload_id=upload.pk) == 0
