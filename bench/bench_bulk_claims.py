@@ -164,7 +164,7 @@ def bulk_file(rows: int, mpn, tenants) -> tuple[bytes, set[int]]:
             "technical_contact_title": "" if m365 else "IT lead",
             "technical_contact_email": "" if m365 else f"tom@customer{tenant_index:03d}.example",
             "partner_contact_name": "Paula Partner",
-            "partner_contact_email": "paula@partner.example",
+            "partner_contact_email": "paula@fabrikam.example",
         }
         if n % 20 == 19:
             kind = BAD_KINDS[(n // 20) % len(BAD_KINDS)]

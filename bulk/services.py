@@ -301,7 +301,7 @@ def _process_row(context: _RowContext, row) -> tuple[str, list[str], object]:
         return RowOutcome.EXISTING, [_already_created(claim_id)], claim_id
     try:
         start, area = _checked_start(context, values)
-        contacts = _checked_contacts(values, area)
+        contacts = _checked_contacts(values, area, context=context, start=start)
         with transaction.atomic():
             claim = claim_services.claim_create_draft(user=context.user, start=start)
             competing = _set_items(context, claim, values)
@@ -379,12 +379,17 @@ def _checked_start(context: _RowContext, values) -> tuple[ClaimStart, str]:
     return start, area
 
 
-def _checked_contacts(values, area) -> claim_services.ClaimContacts:
-    """The contacts page's form on one row (all fields required, emails checked)."""
+def _checked_contacts(values, area, *, context: _RowContext, start: ClaimStart) -> claim_services.ClaimContacts:
+    """The contacts page's form on one row (all fields required, emails checked: the
+    customer's on the tenant's verified domains, the partner's one of its active users)."""
     needs_technical = area == SolutionArea.BUSINESS_APPLICATIONS
     form = ContactsForm(
         data={name: values.get(name, "") for name in ContactsForm.base_fields},
-        claim=SimpleNamespace(needs_technical_contact=needs_technical),
+        claim=SimpleNamespace(
+            needs_technical_contact=needs_technical,
+            tenant=validation.tenant_for(start.domain, start.tenant_guid),
+            partner=context.partner,
+        ),
     )
     if not form.is_valid():
         raise _RowRefused(

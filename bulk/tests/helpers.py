@@ -27,7 +27,7 @@ def row_for(world, reference, **overrides) -> dict:
         "technical_contact_title": "IT lead",
         "technical_contact_email": "tom@contoso.fr",
         "partner_contact_name": "Paula Partner",
-        "partner_contact_email": "paula@partner.example",
+        "partner_contact_email": "paula@fabrikam.example",
         "solution_seller_name": "",
         "customer_name": "",
         "isv_solution_name": "",

@@ -225,7 +225,9 @@ def test_the_same_reference_for_another_partner_is_theirs(incentives_admin, worl
 
     run(incentives_admin, [row_for(world, "REF-1")])
     theirs = MpnIdFactory(partner=other_partner)
-    outcome = results(run(partner_user(other_partner), [row_for(world, "REF-1", mpn_id=theirs.mpn_id)]))
+    filer = partner_user(other_partner)
+    row = row_for(world, "REF-1", mpn_id=theirs.mpn_id, partner_contact_email=filer.email)
+    outcome = results(run(filer, [row]))
     assert outcome["REF-1"][0] == RowOutcome.CREATED
 
 
