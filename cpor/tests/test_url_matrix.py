@@ -15,6 +15,7 @@ classified URL is then walked as:
 from __future__ import annotations
 
 import datetime
+import itertools
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -25,6 +26,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from api import services as api_services
+from bulk.models import BulkUpload
 from claims import pipeline
 from claims.models import Claim, ClaimEvent, Comment, ItemOutcome
 from claims.tests.factories import ClaimFactory, ProofFactory, SubscriptionItemFactory
@@ -36,6 +39,7 @@ from notifications import services as notifications
 from notifications.models import Notification
 from tenants.models import LegacyAssociation, Usage
 from tenants.tests.factories import WorkloadFactory
+from webhooks.models import WebhookEndpoint, WebhookMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +84,19 @@ class Admin:
     methods: tuple[str, ...] = ("get",)
     kwargs: object = None  # world -> dict
     path: object = None  # world -> str, for the admin's unnamed patterns
+
+
+@dataclass(frozen=True)
+class Api:
+    """The REST API: an API key only, never a session (so no cross-site request can use
+    it). `roles` maps each method to the key roles that may use it; `obj` as for Partner."""
+
+    roles: dict
+    kwargs: object = None  # world -> dict
+
+    @property
+    def has_object(self):
+        return self.kwargs is not None
 
 
 def _claim(world, user=None):
@@ -158,6 +175,53 @@ PARTNER_SITE = {
     ),
     "notifications:mark_all_read": Partner(ALL_ROLES, ("post",)),
 }
+
+READ, WRITE = ALL_ROLES, FILE
+
+
+def _api_draft(world):
+    return {"pk": world.draft.pk}
+
+
+PARTNER_SITE.update(
+    {
+        # The Global admin's API keys and webhooks.
+        "api_keys:list": Partner(MANAGE, ("get", "post")),
+        "api_keys:revoke": Partner(MANAGE, ("post",), lambda world, user: {"pk": world.api_key.pk}),
+        "webhooks:list": Partner(MANAGE),
+        "webhooks:create": Partner(MANAGE, ("get", "post")),
+        "webhooks:detail": Partner(MANAGE, ("get",), lambda world, user: {"pk": world.endpoint.pk}),
+        "webhooks:edit": Partner(MANAGE, ("get", "post"), lambda world, user: {"pk": world.endpoint.pk}),
+        "webhooks:rotate_secret": Partner(MANAGE, ("post",), lambda world, user: {"pk": world.endpoint.pk}),
+        "webhooks:redeliver": Partner(
+            MANAGE, ("post",), lambda world, user: {"pk": world.endpoint.pk, "message_pk": world.message.pk}
+        ),
+        "webhooks:delete": Partner(MANAGE, ("post",), lambda world, user: {"pk": world.endpoint.pk}),
+        # Bulk claims: the Incentives admin.
+        "bulk:list": Partner(FILE, ("get", "post")),
+        "bulk:template": Partner(FILE),
+        "bulk:poe_zip": Partner(FILE, ("get", "post")),
+        "bulk:detail": Partner(FILE, ("get",), lambda world, user: {"pk": world.upload.pk}),
+        "bulk:progress": Partner(FILE, ("get",), lambda world, user: {"pk": world.upload.pk}),
+        "bulk:errors": Partner(FILE, ("get",), lambda world, user: {"pk": world.upload.pk}),
+        # The REST API and its description.
+        "api:schema": Public(),
+        "api:docs": Public(),
+        "api:claims": Api({"get": READ, "post": WRITE}),
+        "api:claim": Api({"get": READ, "put": WRITE, "delete": WRITE}, _api_draft),
+        "api:claim_item_options": Api({"get": READ}, _api_draft),
+        "api:claim_items": Api({"put": WRITE}, _api_draft),
+        "api:claim_contacts": Api({"put": WRITE}, _api_draft),
+        "api:claim_proofs": Api({"post": WRITE}, _api_draft),
+        "api:claim_proof": Api(
+            {"delete": WRITE}, lambda world: {"pk": world.draft.pk, "proof_id": world.draft_proof.pk}
+        ),
+        "api:claim_comments": Api({"post": WRITE}, _api_draft),
+        "api:claim_submit": Api({"post": WRITE}, _api_draft),
+        "api:usage": Api({"get": access.VIEW_USAGE}),
+        "api:mpn_ids": Api({"get": READ}),
+    }
+)
 
 # The admin's own pages: staff only; what a reviewer may do is the models' business.
 ADMIN_SITE = {
@@ -320,8 +384,24 @@ def build_world():
     legacy = LegacyAssociation.objects.create(
         partner=partner, mpn=mpn, tenant=claim.tenant, workload=workload, since=datetime.date(2020, 1, 1)
     )
+    admin_user = users[Role.GLOBAL_ADMIN]
+    api_key, _secret = api_services.api_key_create(actor=admin_user, name="Matrix", role=Role.INCENTIVES_USER)
+    endpoint = WebhookEndpoint.objects.create(
+        partner=partner, url="https://hooks.fabrikam.example/cpor", events=[], secret="s", created_by=admin_user
+    )
+    message = WebhookMessage.objects.create(
+        endpoint=endpoint, claim_event=claim.events.first(), event_type="approved", claim_id_sent=claim.pk, body="{}"
+    )
+    upload = BulkUpload.objects.create(
+        partner=partner, uploaded_by=filer, content=b"", original_name="claims.csv", row_count=0
+    )
     return SimpleNamespace(
         partner=partner,
+        other=other,
+        api_key=api_key,
+        endpoint=endpoint,
+        message=message,
+        upload=upload,
         users=users,
         strangers=strangers,
         member=users[Role.INCENTIVES_USER],
@@ -433,6 +513,43 @@ def walk_partner(key, entry, world):
             assert served(response), (key, method, role, response.status_code)
 
 
+_key_numbers = itertools.count()
+
+
+def key_header(world, partner, role):
+    """An API key of `partner` with `role`, created by that partner's Global admin."""
+    users = world.users if partner == world.partner else world.strangers
+    name = f"Matrix {next(_key_numbers)}"
+    _key, secret = api_services.api_key_create(actor=users[Role.GLOBAL_ADMIN], name=name, role=role)
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def walk_api(key, entry, world):
+    url = reverse(key, kwargs=entry.kwargs(world)) if entry.has_object else reverse(key)
+    for method, allowed in entry.roles.items():
+        # No key: 401, whoever is signed in on the site.
+        for person in (None, *world.users.values(), world.reviewer, world.staff):
+            response = getattr(client_for(person), method)(url, {}, content_type="application/json")
+            assert response.status_code == 401, (key, method, person, response.status_code)
+        if entry.has_object:
+            any_role = sorted(allowed)[0]
+            stranger = key_header(world, world.other, any_role)
+            response = getattr(Client(), method)(url, {}, content_type="application/json", **stranger)
+            assert response.status_code == 404, (key, method, response.status_code)
+        for role in sorted(set(Role) - allowed):
+            response = getattr(Client(), method)(
+                url, {}, content_type="application/json", **key_header(world, world.partner, role)
+            )
+            assert response.status_code == 403, (key, method, role, response.status_code)
+    # Last, as a request that may act (delete the draft) should.
+    for method, allowed in entry.roles.items():
+        for role in sorted(allowed):
+            response = getattr(Client(), method)(
+                url, {}, content_type="application/json", **key_header(world, world.partner, role)
+            )
+            assert served(response) and response.status_code != 401, (key, method, role, response.status_code)
+
+
 def walk_admin(key, entry, world):
     sign_in = reverse("admin:login")
     url = url_of(key, entry, world)
@@ -458,6 +575,8 @@ def test_url_permissions(case):
             walk_public(key, entry, world)
         elif isinstance(entry, Partner):
             walk_partner(key, entry, world)
+        elif isinstance(entry, Api):
+            walk_api(key, entry, world)
         else:
             walk_admin(key, entry, world)
 
