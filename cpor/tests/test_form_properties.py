@@ -73,7 +73,10 @@ def queued_errors(response) -> list[str]:
 
 
 def is_refusal(response) -> bool:
-    """A form re-shown with its errors, a 4xx, or a redirect carrying an error message."""
+    """A form re-shown with its errors, a 4xx, or a redirect carrying an error message (a 201
+    shows what was created, such as an API key's secret, once)."""
+    if response.status_code == 201:
+        return False
     if response.status_code in (301, 302, 303):
         return bool(queued_errors(response))
     return True
@@ -162,3 +165,50 @@ def test_choosing_a_language_never_fails(team, data):
 @given(data=form_data(email=field("global@fabrikam.example", "nobody@example.com")))
 def test_asking_for_a_password_reset_never_fails_and_changes_no_account(team, data):
     submitted(Client(), "post", reverse("password_reset"), data, rows(User, Membership))
+
+
+# --- The Global admin's API keys and webhooks, and bulk uploads ---------------------------------
+
+
+@PROPERTIES
+@given(data=form_data({"name": "CRM sync", "role": Role.INCENTIVES_USER}, name=field("CRM sync", "x" * 101),
+                      role=field(*ROLES)))  # fmt: skip
+def test_creating_an_api_key_never_fails_and_a_refusal_changes_nothing(team, data):
+    from api.models import ApiKey
+
+    submitted(team["client"], "post", reverse("api_keys:list"), data, rows(ApiKey, User, Membership))
+
+
+@PROPERTIES
+@given(data=st.data())
+def test_registering_a_webhook_never_fails_and_a_refusal_changes_nothing(team, data):
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import EVENT_TYPES
+
+    events = list(EVENT_TYPES)
+    posted = data.draw(
+        form_data(
+            {"url": "https://93.184.216.34/cpor", "events": events[:2], "description": "CRM"},
+            url=field(
+                "https://93.184.216.34/cpor", "http://93.184.216.34/", "https://127.0.0.1/", "https://10.0.0.1/x"
+            ),
+            events=st.lists(field(*events), max_size=3),
+            description=field("CRM", "x" * 201),
+            is_active=field("on"),
+        )
+    )
+    submitted(team["client"], "post", reverse("webhooks:create"), posted, rows(WebhookEndpoint))
+
+
+@PROPERTIES
+@given(content=st.one_of(st.binary(max_size=600), st.text(max_size=600).map(str.encode)),
+       name=st.sampled_from(("claims.csv", "claims.txt", "CLAIMS.CSV")))  # fmt: skip
+def test_a_bulk_upload_never_fails_and_a_refusal_keeps_nothing(partner, content, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bulk.models import BulkUpload
+
+    client = Client()
+    client.force_login(partner_user(partner, Role.INCENTIVES_ADMIN))
+    upload = SimpleUploadedFile(name, content)
+    submitted(client, "post", reverse("bulk:list"), {"file": upload}, rows(BulkUpload))
