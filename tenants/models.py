@@ -75,6 +75,8 @@ class Tenant(models.Model):
         ordering = ["name"]
         verbose_name = _("tenant")
         verbose_name_plural = _("tenants")
+        # Lists of claims or usage sorted by customer walk the customers in name order.
+        indexes = [models.Index(fields=["name", "id"], name="tenant_name")]
 
     def __str__(self):
         return f"{self.name} ({self.tenant_id})"
