@@ -19,17 +19,22 @@ VIEW_USAGE = frozenset({Role.INCENTIVES_ADMIN, Role.BILLING_ADMIN, Role.GLOBAL_A
 MANAGE_USERS = frozenset({Role.GLOBAL_ADMIN})
 
 
+# The user's reverse one-to-one to Membership; its per-user cache is what `user.membership` reads.
+_MEMBERSHIP = Membership.user.field.remote_field
+
+
 def membership_of(user) -> Membership | None:
     """The active partner membership of a signed-in user, or None (staff, or nobody).
 
     Vendor staff never act as a partner: a staff account has no partner here even if a
-    membership row exists (the models and the database refuse one; this is the last guard)."""
+    membership row exists (the models and the database refuse one; this is the last guard).
+    Read once per request with its partner, in one query (every partner page needs both),
+    and kept where `user.membership` finds it."""
     if not user.is_authenticated or not user.is_active or is_staff_account(user):
         return None
-    try:
-        return user.membership
-    except Membership.DoesNotExist:
-        return None
+    if not _MEMBERSHIP.is_cached(user):
+        _MEMBERSHIP.set_cached_value(user, Membership.objects.select_related("partner").filter(user=user).first())
+    return _MEMBERSHIP.get_cached_value(user)
 
 
 def is_staff_account(user) -> bool:
