@@ -9,7 +9,7 @@ import re
 
 from crispy_forms.bootstrap import FormActions
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout, Submit
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.urls import reverse
@@ -89,24 +89,6 @@ class ClaimFilterForm(forms.Form):
         self.fields["solution_area"].choices = everything + list(SolutionArea.choices)
         self.fields["activity"].choices = everything + list(Activity.choices)
         self.fields["mpn"].choices = everything + [(m.mpn_id, m.mpn_id) for m in selectors.mpn_ids_of(user)]
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.form_id = "claim-filters"
-        self.helper.disable_csrf = True
-        self.helper.layout = Layout(
-            Row(
-                Column("q", css_class="col-md-4"),
-                Column("status", css_class="col-md-2"),
-                Column("solution_area", css_class="col-md-2"),
-                Column("activity", css_class="col-md-2"),
-                Column("mpn", css_class="col-md-2"),
-            ),
-            "sort",
-            FormActions(
-                Submit("filter", _("Apply"), css_class="btn-primary"),
-                HTML(format_html('<a class="btn btn-link" href="{}">{}</a>', reverse("claims:list"), _("Clear"))),
-            ),
-        )
 
     def filters(self) -> selectors.ClaimFilters:
         # A bad value in one field (a stale link, a tampered URL) drops that filter, not the others.

@@ -12,7 +12,8 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -82,15 +83,16 @@ def _query(params, **changes) -> str:
 @partner_required()
 def claim_list(request):
     """Customer associations: search, filters, column sort and pages that cost the same
-    few queries however many claims the partner has."""
+    few queries however many claims the partner has.
+
+    Each row's texts are worked out here, once per page: choice labels translated once,
+    not per row, and links built from one reversed URL (bench/RESULTS.md, throughput)."""
     form = ClaimFilterForm(request.GET or None, user=request.user)
     filters = form.filters()
     claims = selectors.claim_list_visible_to(request.user, filters)
     page = selectors.claim_page(claims, request.GET.get("page"))
-    rows = [
-        (claim, selectors.claim_items_grouped(claim), presentation.STATUS_BADGES[claim.status])
-        for claim in page.object_list
-    ]
+    cells = _list_cells()
+    rows = [(claim, _list_row(claim, cells), presentation.STATUS_BADGES[claim.status]) for claim in page.object_list]
     params = request.GET.dict()
     current = filters.sort
     columns = []
@@ -108,6 +110,7 @@ def claim_list(request):
             "nav": "incentives",
             "breadcrumbs": incentives_breadcrumbs((_("Customer associations"), None)),
             "form": form,
+            "filter_fields": [form[name] for name in ("q", "status", "solution_area", "activity", "mpn")],
             "page": page,
             "rows": rows,
             "columns": columns,
@@ -116,6 +119,37 @@ def claim_list(request):
             "can_file": access.can_file_claims(request.user),
         },
     )
+
+
+def _list_cells() -> dict:
+    """What every row of the list shares: the labels in the request's language, the date
+    format and the claim page's URL up to the claim ID."""
+    return {
+        "status": {value: str(label) for value, label in ClaimStatus.choices},
+        "activity": {value: str(label) for value, label in Activity.choices},
+        "solution_area": {value: str(label) for value, label in SolutionArea.choices},
+        "date_format": get_format("SHORT_DATE_FORMAT"),
+        "detail_url": reverse("claims:detail", args=[0])[: -len("0/")],
+    }
+
+
+def _list_row(claim, cells) -> dict:
+    groups = selectors.claim_items_grouped(claim)
+    return {
+        "url": f"{cells['detail_url']}{claim.pk}/",
+        "customer": claim.tenant.name if claim.tenant_id else "",
+        "solution_area": cells["solution_area"].get(claim.solution_area, claim.solution_area),
+        "activity": cells["activity"].get(claim.activity, claim.activity),
+        "status": cells["status"].get(claim.status, claim.status),
+        "items": [group["label"] for group in groups[:3]],
+        "more_items": max(len(groups) - 3, 0),
+        "created": dateformat.format(timezone.localtime(claim.created_at), cells["date_format"]),
+        "submitted": (
+            dateformat.format(timezone.localtime(claim.submitted_at), cells["date_format"])
+            if claim.submitted_at
+            else ""
+        ),
+    }
 
 
 class _Echo:
