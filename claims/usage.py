@@ -115,13 +115,19 @@ def attribution_type(program: str) -> str:
 
 
 def usage_tenants_of(user) -> QuerySet[Tenant]:
-    """The customers for which the partner holds an approved item: the tenant filter's choices."""
+    """The customers for which the partner holds an approved item."""
     partner = access.partner_of(user)
     if partner is None:
         return Tenant.objects.none()
     return Tenant.objects.filter(
         pk__in=ClaimItem.objects.filter(claim__partner=partner, outcome=ItemOutcome.APPROVED).values("claim__tenant_id")
     ).order_by("name", "pk")
+
+
+def usage_tenant_of(user, tenant_id) -> Tenant | None:
+    """One customer of the tenant filter, by its Directory ID / Tenant ID, if the partner holds
+    an approved item of it; None otherwise (another partner's customer is no choice)."""
+    return usage_tenants_of(user).filter(tenant_id=tenant_id).first()
 
 
 def _legacy_of(user) -> QuerySet[LegacyAssociation]:

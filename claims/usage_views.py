@@ -5,10 +5,7 @@ import csv
 import datetime
 from urllib.parse import urlencode
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
-from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,6 +17,7 @@ from cpor import access
 from cpor.access import VIEW_USAGE, partner_required
 
 from . import selectors, usage
+from .validation import parse_guid
 from .views import incentives_breadcrumbs
 
 CSV_HEADER = (
@@ -59,31 +57,49 @@ class MonthField(forms.CharField):
         return month
 
 
+class TenantIdField(forms.CharField):
+    """A customer by its Directory ID / Tenant ID, typed or followed from a customer's name in
+    the table: a text box rather than a drop-down of every customer, which at tens of
+    thousands of customers is what made the page slow."""
+
+    widget = forms.TextInput(attrs={"placeholder": "00000000-0000-0000-0000-000000000000"})
+    default_error_messages = {
+        "invalid": gettext_lazy("Enter a Directory ID / Tenant ID, such as 00000000-0000-0000-0000-000000000000.")
+    }
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        guid = parse_guid(value)
+        if guid is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return guid
+
+
 class UsageFilterForm(forms.Form):
-    tenant = forms.ModelChoiceField(
+    tenant = TenantIdField(
         label=gettext_lazy("Customer"),
-        queryset=None,
         required=False,
-        to_field_name="tenant_id",
-        empty_label=gettext_lazy("All customers"),
+        help_text=gettext_lazy("Directory ID / Tenant ID; or select a customer's name in the table."),
     )
     month_from = MonthField(label=gettext_lazy("From month"), required=False)
     month_to = MonthField(label=gettext_lazy("To month"), required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = usage.usage_tenants_of(user)
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.form_id = "usage-filters"
-        self.helper.layout = Layout(
-            Row(
-                Column("tenant", css_class="col-md-4"),
-                Column("month_from", css_class="col-md-3"),
-                Column("month_to", css_class="col-md-3"),
-                Column(Submit("filter", _("Filter"), css_class="mt-md-4"), css_class="col-md-2"),
+        self.user = user
+
+    def clean_tenant(self):
+        guid = self.cleaned_data["tenant"]
+        if guid is None:
+            return None
+        tenant = usage.usage_tenant_of(self.user, guid)
+        if tenant is None:
+            raise forms.ValidationError(
+                _("None of your customers with approved items has this Directory ID / Tenant ID."), code="unknown"
             )
-        )
+        return tenant
 
     def clean(self):
         cleaned = super().clean()
@@ -120,7 +136,7 @@ def _filtered(request):
 def usage_list(request):
     """Usage data: each approved item's monthly usage, filtered by customer, months and claim."""
     form, claim, rows = _filtered(request)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = selectors.uncounted_page(rows, request.GET.get("page"))
     params = {key: value for key, value in request.GET.items() if value and key not in ("page", "filter")}
     return render(
         request,
@@ -129,6 +145,7 @@ def usage_list(request):
             "nav": "incentives",
             "breadcrumbs": incentives_breadcrumbs((_("Usage"), None)),
             "form": form,
+            "filter_fields": [form["tenant"], form["month_from"], form["month_to"]],
             "claim": claim,
             "page": page,
             "rows": [{**row, "attribution": usage.attribution_type(row["attribution"])} for row in page.object_list],
