@@ -368,6 +368,7 @@ def main() -> int:
     # newest claim's customer: a few claims of the partner match, among a million.
     name_search = urlencode({"q": newest.name.split(" for ")[-1][3:]})
     domain_search = urlencode({"q": newest.domain.split(".")[0][4:]})
+    partner_search = urlencode({"q": f'"{Partner.objects.order_by("id")[6].name}"'})  # a quoted phrase
     list_url = reverse("claims:list")
     admin_url = reverse("admin:claims_claim_changelist")
     pages = [
@@ -384,7 +385,7 @@ def main() -> int:
         ("Reviewer: claims changelist", admin_url, "reviewer"),
         ("Reviewer: changelist, search tenant ID", f"{admin_url}?q={sample_tenant.tenant_id}", "reviewer"),
         ("Reviewer: changelist, search domain", f"{admin_url}?{domain_search}", "reviewer"),
-        ("Reviewer: changelist, search partner", f"{admin_url}?q=Partner+007", "reviewer"),
+        ("Reviewer: changelist, search partner", f"{admin_url}?{partner_search}", "reviewer"),
     ]
     if args.only:
         pages = [page for page in pages if page[2] == "partner" and "Bare" in page[0]] + [
