@@ -14,7 +14,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
-from django.utils.translation import get_language
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -74,6 +76,19 @@ LIST_COLUMNS = [
 ]
 
 
+LIST_FIELDS = (
+    "name",
+    "domain",
+    "solution_area",
+    "activity",
+    "status",
+    "created_at",
+    "submitted_at",
+    "mpn__mpn_id",
+    "tenant__name",
+)
+
+
 def _query(params, **changes) -> str:
     merged = {key: value for key, value in params.items() if value and key not in ("page", "filter")}
     merged.update({key: value for key, value in changes.items() if value})
@@ -89,10 +104,16 @@ def claim_list(request):
     not per row, and links built from one reversed URL (bench/RESULTS.md, throughput)."""
     form = ClaimFilterForm(request.GET or None, user=request.user)
     filters = form.filters()
-    claims = selectors.claim_list_visible_to(request.user, filters)
+    # Only the columns a row shows: a claim has some thirty fields, and building fifty full
+    # claims with their MPN ID and tenant was a sixth of the page's time.
+    claims = selectors.claim_list_visible_to(request.user, filters).prefetch_related(None).only(*LIST_FIELDS)
     page = selectors.claim_page(claims, request.GET.get("page"))
     cells = _list_cells()
-    rows = [(claim, _list_row(claim, cells), presentation.STATUS_BADGES[claim.status]) for claim in page.object_list]
+    items = selectors.claim_item_labels([claim.pk for claim in page.object_list])
+    rows = [
+        (claim, _list_row(claim, items.get(claim.pk, []), cells), presentation.STATUS_BADGES[claim.status])
+        for claim in page.object_list
+    ]
     params = request.GET.dict()
     current = filters.sort
     columns = []
@@ -130,26 +151,50 @@ def _list_cells() -> dict:
         "solution_area": {value: str(label) for value, label in SolutionArea.choices},
         "date_format": get_format("SHORT_DATE_FORMAT"),
         "detail_url": reverse("claims:detail", args=[0])[: -len("0/")],
+        "mpn_label": _("MPN ID"),
     }
 
 
-def _list_row(claim, cells) -> dict:
-    groups = selectors.claim_items_grouped(claim)
-    return {
-        "url": f"{cells['detail_url']}{claim.pk}/",
-        "customer": claim.tenant.name if claim.tenant_id else "",
-        "solution_area": cells["solution_area"].get(claim.solution_area, claim.solution_area),
-        "activity": cells["activity"].get(claim.activity, claim.activity),
-        "status": cells["status"].get(claim.status, claim.status),
-        "items": [group["label"] for group in groups[:3]],
-        "more_items": max(len(groups) - 3, 0),
-        "created": dateformat.format(timezone.localtime(claim.created_at), cells["date_format"]),
-        "submitted": (
-            dateformat.format(timezone.localtime(claim.submitted_at), cells["date_format"])
-            if claim.submitted_at
-            else ""
+# One row of the list. Written here rather than in the template: the template language costs
+# about 20 µs a variable, and fifty rows of fifteen variables were half the page's time.
+_ROW = (
+    '<tr><td><a href="{url}">#{pk}</a></td>'
+    '<td class="text-wrap"><a href="{url}">{name}</a>'
+    '<div class="small text-body-secondary">{mpn_label} {mpn}</div></td>'
+    '<td class="text-wrap">{customer}<div class="small text-body-secondary">{domain}</div></td>'
+    "<td>{solution_area}</td><td>{activity}</td>"
+    '<td class="text-wrap small">{items}</td>'
+    '<td><span class="badge status-badge text-bg-{badge}">{status}</span></td>'
+    "<td>{created}</td><td>{submitted}</td></tr>"
+)
+_NO_ITEMS = mark_safe('<span class="text-body-secondary">—</span>')  # noqa: S308 (a constant)
+
+
+def _list_row(claim, items: list[str], cells) -> str:
+    shown = format_html_join("", "<div>{}</div>", ((label,) for label in items[:3])) if items else _NO_ITEMS
+    if len(items) > 3:
+        more = ngettext("and %(counter)s more", "and %(counter)s more", len(items) - 3) % {"counter": len(items) - 3}
+        shown = format_html('{}<div class="text-body-secondary">{}</div>', shown, more)
+    date_format = cells["date_format"]
+    return format_html(
+        _ROW,
+        url=f"{cells['detail_url']}{claim.pk}/",
+        pk=claim.pk,
+        name=claim.name,
+        mpn_label=cells["mpn_label"],
+        mpn=claim.mpn.mpn_id,
+        customer=claim.tenant.name if claim.tenant_id else "—",
+        domain=claim.domain,
+        solution_area=cells["solution_area"].get(claim.solution_area, claim.solution_area),
+        activity=cells["activity"].get(claim.activity, claim.activity),
+        items=shown,
+        badge=presentation.STATUS_BADGES[claim.status],
+        status=cells["status"].get(claim.status, claim.status),
+        created=dateformat.format(timezone.localtime(claim.created_at), date_format),
+        submitted=(
+            dateformat.format(timezone.localtime(claim.submitted_at), date_format) if claim.submitted_at else "—"
         ),
-    }
+    )
 
 
 class _Echo:
