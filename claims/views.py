@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -143,20 +143,22 @@ def claim_list(request):
 
 
 def _list_cells() -> dict:
-    """What every row of the list shares: the labels in the request's language, the date
-    format and the claim page's URL up to the claim ID."""
+    """What every row of the list shares, worked out once: the labels in the request's
+    language (escaped), the date format and the claim page's URL up to the claim ID."""
     return {
-        "status": {value: str(label) for value, label in ClaimStatus.choices},
-        "activity": {value: str(label) for value, label in Activity.choices},
-        "solution_area": {value: str(label) for value, label in SolutionArea.choices},
+        "status": {value: escape(label) for value, label in ClaimStatus.choices},
+        "activity": {value: escape(label) for value, label in Activity.choices},
+        "solution_area": {value: escape(label) for value, label in SolutionArea.choices},
         "date_format": get_format("SHORT_DATE_FORMAT"),
-        "detail_url": reverse("claims:detail", args=[0])[: -len("0/")],
-        "mpn_label": _("MPN ID"),
+        "dates": {},
+        "detail_url": escape(reverse("claims:detail", args=[0])[: -len("0/")]),
+        "mpn_label": escape(_("MPN ID")),
     }
 
 
 # One row of the list. Written here rather than in the template: the template language costs
 # about 20 µs a variable, and fifty rows of fifteen variables were half the page's time.
+# Every value is escaped before it goes in.
 _ROW = (
     '<tr><td><a href="{url}">#{pk}</a></td>'
     '<td class="text-wrap"><a href="{url}">{name}</a>'
@@ -167,33 +169,42 @@ _ROW = (
     '<td><span class="badge status-badge text-bg-{badge}">{status}</span></td>'
     "<td>{created}</td><td>{submitted}</td></tr>"
 )
-_NO_ITEMS = mark_safe('<span class="text-body-secondary">—</span>')  # noqa: S308 (a constant)
+
+
+def _list_date(value, cells) -> str:
+    if value is None:
+        return "—"
+    day = timezone.localtime(value).date()
+    text = cells["dates"].get(day)
+    if text is None:
+        text = cells["dates"][day] = dateformat.format(day, cells["date_format"])
+    return text
 
 
 def _list_row(claim, items: list[str], cells) -> str:
-    shown = format_html_join("", "<div>{}</div>", ((label,) for label in items[:3])) if items else _NO_ITEMS
-    if len(items) > 3:
+    shown = "".join(f"<div>{escape(label)}</div>" for label in items[:3])
+    if not items:
+        shown = '<span class="text-body-secondary">—</span>'
+    elif len(items) > 3:
         more = ngettext("and %(counter)s more", "and %(counter)s more", len(items) - 3) % {"counter": len(items) - 3}
-        shown = format_html('{}<div class="text-body-secondary">{}</div>', shown, more)
-    date_format = cells["date_format"]
-    return format_html(
-        _ROW,
-        url=f"{cells['detail_url']}{claim.pk}/",
-        pk=claim.pk,
-        name=claim.name,
-        mpn_label=cells["mpn_label"],
-        mpn=claim.mpn.mpn_id,
-        customer=claim.tenant.name if claim.tenant_id else "—",
-        domain=claim.domain,
-        solution_area=cells["solution_area"].get(claim.solution_area, claim.solution_area),
-        activity=cells["activity"].get(claim.activity, claim.activity),
-        items=shown,
-        badge=presentation.STATUS_BADGES[claim.status],
-        status=cells["status"].get(claim.status, claim.status),
-        created=dateformat.format(timezone.localtime(claim.created_at), date_format),
-        submitted=(
-            dateformat.format(timezone.localtime(claim.submitted_at), date_format) if claim.submitted_at else "—"
-        ),
+        shown += f'<div class="text-body-secondary">{escape(more)}</div>'
+    return mark_safe(  # noqa: S308 (every value below is escaped or a number)
+        _ROW.format(
+            url=f"{cells['detail_url']}{int(claim.pk)}/",
+            pk=int(claim.pk),
+            name=escape(claim.name),
+            mpn_label=cells["mpn_label"],
+            mpn=escape(claim.mpn.mpn_id),
+            customer=escape(claim.tenant.name) if claim.tenant_id else "—",
+            domain=escape(claim.domain),
+            solution_area=cells["solution_area"].get(claim.solution_area) or escape(claim.solution_area),
+            activity=cells["activity"].get(claim.activity) or escape(claim.activity),
+            items=shown,
+            badge=presentation.STATUS_BADGES[claim.status],
+            status=cells["status"].get(claim.status) or escape(claim.status),
+            created=_list_date(claim.created_at, cells),
+            submitted=_list_date(claim.submitted_at, cells),
+        )
     )
 
 
