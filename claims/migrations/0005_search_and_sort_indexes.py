@@ -23,7 +23,7 @@ class AddIndexOnPostgreSQL(migrations.AddIndex):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0003_customer_email"),
+        ("claims", "0004_customer_notice_roles"),
         ("cpor", "0001_initial"),
         ("tenants", "0003_notification_emails_and_usage_subscription"),
     ]

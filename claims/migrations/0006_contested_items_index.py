@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0004_search_and_sort_indexes'),
+        ('claims', '0005_search_and_sort_indexes'),
         ('tenants', '0004_tenant_name_index'),
     ]
 
