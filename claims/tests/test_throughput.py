@@ -16,7 +16,7 @@ from claims.tests.test_admin import as_user
 from claims.tests.test_review import make_reviewer, put_approved, put_under_review
 from cpor import access
 from cpor.models import User
-from cpor.tests.factories import MpnIdFactory, PartnerFactory
+from cpor.tests.factories import MpnIdFactory, PartnerFactory, UserFactory
 from tenants.models import Usage
 from tenants.tests.factories import TenantFactory, WorkloadFactory
 
@@ -155,7 +155,12 @@ def exchange_usage(mpn):
     """An approved Exchange Online item at Contoso with 51 months of usage: one more than a page."""
     contoso = TenantFactory(name="Contoso")
     claim = own(mpn, tenant=contoso, solution_area="Microsoft 365", activity=Activity.USAGE)
-    WorkloadItemFactory(claim=claim, workload=WorkloadFactory(name="Exchange Online"), outcome=ItemOutcome.APPROVED)
+    WorkloadItemFactory(
+        claim=claim,
+        workload=WorkloadFactory(name="Exchange Online"),
+        outcome=ItemOutcome.APPROVED,
+        decided_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC),  # usage counts from the approval month
+    )
     put_approved(claim)
     Usage.objects.bulk_create(
         Usage(
@@ -298,11 +303,20 @@ def test_membership_and_partner_are_read_in_one_query(incentives_admin, partner)
 
 
 def test_a_user_without_membership_is_no_partner_user_in_one_query(db):
-    staff = make_reviewer()
-    user = User.objects.get(pk=staff.pk)
+    user = User.objects.get(pk=UserFactory().pk)
 
     with CaptureQueriesContext(connection) as queries:
         assert access.membership_of(user) is None
         assert access.partner_of(user) is None
 
     assert len(queries) == 1
+
+
+def test_a_staff_account_is_no_partner_user_without_a_query(db):
+    user = User.objects.get(pk=make_reviewer().pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert access.membership_of(user) is None
+        assert access.partner_of(user) is None
+
+    assert len(queries) == 0
