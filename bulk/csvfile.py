@@ -17,6 +17,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cpor.csvfiles import csv_line_writer, safe_cell
+
 
 @dataclass(frozen=True)
 class Column:
@@ -157,24 +159,13 @@ def read(content: bytes) -> CsvFile:
     return CsvFile(header=keys, rows=rows, delimiter=delimiter)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def safe_cell(value) -> str:
-    # A spreadsheet must not run what was typed as a formula.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def template_lines():
-    yield csv.writer(_Echo()).writerow(COLUMN_NAMES)
+    yield csv_line_writer().writerow(COLUMN_NAMES)
 
 
 def error_lines(header: list[str], rows):
     """The bad rows as uploaded, with an `error` column: fix them and upload the file again."""
-    writer = csv.writer(_Echo())
+    writer = csv_line_writer()
     columns = [name for name in header if name] or list(COLUMN_NAMES)
     yield "\ufeff" + writer.writerow([*columns, ERROR_COLUMN])
     for row in rows:

@@ -1,7 +1,6 @@
 """Usage data of approved associations and legacy associations to re-associate, mounted at
 /incentives/usage/ (namespace "claims"). Every role of the partner may read them."""
 
-import csv
 import datetime
 from urllib.parse import urlencode
 
@@ -15,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from cpor import access
 from cpor.access import VIEW_USAGE, partner_required
+from cpor.csvfiles import csv_line_writer, safe_cell
 
 from . import selectors, usage
 from .validation import parse_guid
@@ -155,27 +155,16 @@ def usage_list(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_text(value) -> str:
-    # A spreadsheet must not run a name as a formula.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv_lines(rows):
-    writer = csv.writer(_Echo())
+    writer = csv_line_writer()
     yield writer.writerow(CSV_HEADER)
     for row in rows.iterator(chunk_size=2000):
         associated = row["date_associated"]
         yield writer.writerow(
             (
                 row["customer_tenant_id"],
-                _csv_text(row["customer_name"]),
-                _csv_text(row["workload_name"]),
+                safe_cell(row["customer_name"]),
+                safe_cell(row["workload_name"]),
                 row["monthly_active_users"],
                 row["paid_available_units"],
                 row["claim_number"],

@@ -4,7 +4,6 @@ Thin views: check access (cpor.access), read through selectors, call one service
 write, turn a domain error into a message, redirect.
 """
 
-import csv
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from cpor import access
 from cpor.access import partner_required
+from cpor.csvfiles import csv_line_writer, safe_cell
 from tenants.models import SolutionArea
 
 from . import presentation, selectors, services
@@ -208,17 +208,6 @@ def _list_row(claim, items: list[str], cells) -> str:
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_cell(value) -> str:
-    # A spreadsheet must not run what a partner typed as a formula.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _moment(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -271,7 +260,7 @@ def _export_texts() -> tuple[list[str], dict[str, dict[str, str]]]:
 
 def _export_rows(claims, header, labels):
     """CSV lines, a chunk of claims at a time."""
-    writer = csv.writer(_Echo())
+    writer = csv_line_writer()
     yield "\ufeff"  # lets spreadsheet programs read the file as UTF-8
     yield writer.writerow(header)
     for claim, items in selectors.claim_export_rows(claims):
@@ -296,7 +285,7 @@ def _export_rows(claims, header, labels):
             _moment(claim["submitted_at"]),
             _moment(claim["opt_out_deadline"]),
         )
-        yield writer.writerow([_csv_cell(value) for value in row])
+        yield writer.writerow([safe_cell(value) for value in row])
 
 
 @partner_required()
