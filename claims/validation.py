@@ -7,13 +7,13 @@ the troubleshooting seed's words, rendered in the reader's language when shown.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cpor.models import User
+from tenants.identifiers import normalise_domain, parse_guid
 from tenants.models import Channel, Domain, Product, SolutionArea, Subscription, Tenant, Workload
 
 from .models import OPEN_STATUSES, ClaimItem, ItemOutcome
@@ -97,19 +97,6 @@ class Problem:
     @classmethod
     def from_dict(cls, data: dict) -> Problem:
         return cls(code=data["code"], subject=data.get("subject", ""))
-
-
-def parse_guid(value) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value).strip())
-    except (ValueError, AttributeError):
-        return None
-
-
-def normalise_domain(value: str) -> str:
-    return value.strip().rstrip(".").lower()
 
 
 def tenant_for(domain: str, tenant_guid) -> Tenant | None:

@@ -9,21 +9,13 @@ Tenant and subscription IDs are GUIDs: a search term that is a GUID, in any lett
 matches it exactly (the stored UUID), instead of a text search over its printed form.
 """
 
-import uuid
-
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .identifiers import parse_guid
 from .models import Domain, LegacyAssociation, Product, Subscription, Tenant, Usage, Workload
-
-
-def parse_guid(term: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(term.strip())
-    except ValueError:
-        return None
 
 
 class ReadOnlyAdminMixin:

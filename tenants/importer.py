@@ -64,6 +64,7 @@ from django.db.models import Model, Q
 
 from cpor.models import MpnId, Partner, Program
 
+from .identifiers import normalise_domain
 from .models import (
     Channel,
     Domain,
@@ -448,11 +449,6 @@ def _time_zones() -> frozenset[str]:
 
 def _max_length(model: type[Model], name: str) -> int:
     return model._meta.get_field(name).max_length
-
-
-def normalise_domain(value: str) -> str:
-    """Domain names compare lower-case, without a trailing dot (as the claim wizard does)."""
-    return value.strip().rstrip(".").lower()
 
 
 def is_domain_name(name: str) -> bool:
