@@ -14,13 +14,18 @@ from . import pipeline
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="claims.validate_claim")
+# Time limits: validation reads the local directory only, so a minute is generous; an email
+# pass makes a few SMTP exchanges of at most EMAIL_TIMEOUT each. Past the soft limit the task
+# stops (its transaction rolls back) and the periodic job takes the claim up again.
+@shared_task(name="claims.validate_claim", soft_time_limit=60, time_limit=90)
 def validate_claim(claim_id: int) -> None:
     pipeline.claim_validate(claim_id=claim_id)
 
 
 @shared_task(
     name="claims.send_customer_emails",
+    soft_time_limit=120,
+    time_limit=150,
     autoretry_for=(SMTPException, ConnectionError, OSError),
     retry_backoff=30,
     retry_backoff_max=1800,

@@ -12,6 +12,9 @@ logger = logging.getLogger(__name__)
 
 @shared_task(
     name="notifications.notify_event",
+    # A few emails of at most EMAIL_TIMEOUT each; past the soft limit the periodic job catches up.
+    soft_time_limit=120,
+    time_limit=150,
     acks_late=True,
     autoretry_for=services.TRANSIENT_EMAIL_ERRORS,
     retry_backoff=True,

@@ -61,6 +61,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GET /health/ for load balancers, before anything else: no session, host check or https
+    # redirect (cpor/health.py says why).
+    "cpor.health.HealthCheckMiddleware",
     # First, so that an oversized body is refused before anything reads it.
     "cpor.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -149,6 +152,28 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# On several machines: an S3 (or S3-compatible) bucket instead of a shared folder. Objects are
+# private and only ever read back by the server (the access-checked download view streams
+# them); credentials and region come from the usual AWS_* environment variables or the
+# machine's role.
+S3_BUCKET = os.environ.get("CPOR_S3_BUCKET", "")
+if S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "location": os.environ.get("CPOR_S3_PREFIX", ""),
+            "endpoint_url": os.environ.get("CPOR_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or os.environ.get("AWS_DEFAULT_REGION") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "file_overwrite": False,
+            "client_config": _BotoConfig(connect_timeout=2, read_timeout=20, retries={"max_attempts": 3}),
+        },
+    }
 POE_MAX_BYTES = int(os.environ.get("CPOR_POE_MAX_BYTES", str(10 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = POE_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -215,6 +240,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Celery keeps the logging configured below (LOGGING), so that worker lines name their task
+# and claim like every other line (cpor/tasklog.py).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Per task, where the default above is too loose (claims and notifications set their own in
+# their tasks.py): a job past its soft limit stops, its transaction rolls back, and the retry
+# or the periodic job picks it up again.
+CELERY_TASK_ANNOTATIONS = {
+    "cpor.password_reset_email_send": {"soft_time_limit": 60, "time_limit": 90},
+    "cpor.invitation_email_send": {"soft_time_limit": 60, "time_limit": 90},
+    "webhooks.deliver_message": {"soft_time_limit": 60, "time_limit": 90},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = False
@@ -324,11 +360,18 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# GET /health/ (cpor/health.py): how long one machine keeps its checks' result, so that a
+# load balancer polling every second costs one database query, broker ping and storage
+# write every few seconds.
+HEALTH_CACHE_SECONDS = float(os.environ.get("CPOR_HEALTH_CACHE_SECONDS", "5"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Each line names the Celery task and the claim it is about, where known (cpor/tasklog.py).
+    "filters": {"task_context": {"()": "cpor.tasklog.TaskContextFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s%(context)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["task_context"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
