@@ -27,7 +27,7 @@ from claims.tests.factories import PDF_BYTES, ClaimFactory, SubscriptionItemFact
 from claims.tests.test_review import competing_claims, make_reviewer, put_under_review
 from cpor.models import Role
 from cpor.tests.factories import MpnIdFactory, PartnerFactory, partner_user
-from cpor.tests.test_form_properties import PROPERTIES, field, form_data, read_whole, rows, submitted
+from cpor.tests.properties import PROPERTIES, field, form_data, read_whole, rows, submitted
 from tenants.models import LegacyAssociation, SolutionArea
 
 pytestmark = pytest.mark.django_db
