@@ -1,26 +1,30 @@
 """How many requests a second each partner page serves at a million claims, next to a bare view.
 
     .venv/bin/python bench/bench_throughput.py [--claims 1000000] [--partners 100] [--duration 10]
-                                               [--rebuild] [--record "label"]
+                                               [--rebuild] [--record "label"] [--only WORD ...]
+                                               [--database NAME] [--no-check]
 
-It builds (or reuses, when it already holds the right number of claims) the PostgreSQL
-database `cpor_bench_throughput` on the server named by BENCH_DATABASE_URL or DATABASE_URL
-(else postgres://postgres@127.0.0.1:5432): N claims over P partners (N/P each), one item
-each, in all nine statuses, over N/5 tenants with a domain, a subscription and three months
-of usage each, and one History event per claim. Rows are generated inside the database
-(INSERT ... SELECT generate_series), so a million claims take a minute or two, not hours.
+It builds (or reuses, when it already holds the same claims, partners and data version) the
+PostgreSQL database `cpor_bench_throughput` on the server named by BENCH_DATABASE_URL or
+DATABASE_URL (else postgres://postgres@127.0.0.1:5432): N claims over P partners (N/P each),
+one item each, in all nine statuses, over N/5 tenants with a domain, a subscription and three
+months of usage each, and one History event per claim. Rows are generated inside the database
+(INSERT ... SELECT generate_series, foreign-key triggers off), so a million claims take two
+minutes, not hours. Names are varied ("Teams adoption at Fabrikam 3F9A1C GmbH") and each
+partner's customers spread over the alphabet, as real ones do.
 
 Then it migrates, collects static files, starts gunicorn with two workers under production
 settings (`bench.settings`: production plus one bare view at /bench/bare/), signs in one
 Incentives admin of the first partner (a session cookie) and a reviewer, and runs `wrk`
-(installed with apt-get when missing) with 16 connections for `--duration` seconds against
-the bare view and each page, one after the other in the same run. It prints a Markdown
-table of req/s, share of the bare view, response size and SQL queries (counted on a
-separate request through Django's test client) and, with --record, appends it to
-bench/RESULTS.md with the machine it ran on.
+(installed with apt-get when missing) with 16 connections against each page and the bare
+view in turns of five seconds, `--duration` seconds each, all in the same run: each page is
+compared with the bare view of the same seconds, since on a shared machine the load moves.
+It prints a Markdown table of req/s, share of the bare view, response size and SQL queries
+(counted on a separate request through Django's test client) and, with --record, appends it
+to bench/RESULTS.md with the machine it ran on.
 
-A page passes when it serves at least 15% of the bare view's requests a second; the bench
-exits with status 1 when one does not (--no-check only reports).
+A partner page passes when it serves at least 15% of the bare view's requests a second; the
+bench exits with status 1 when one does not (--no-check only reports).
 """
 
 import argparse
