@@ -31,7 +31,7 @@ from cpor.models import MpnId, Partner
 
 from . import presentation, review
 from .lifecycle import ClaimError
-from .models import Claim, ClaimEvent, ClaimStatus, Comment, CustomerEmail, RejectionReason
+from .models import REVIEW_STATUSES, Claim, ClaimEvent, ClaimStatus, Comment, CustomerEmail, RejectionReason
 from .selectors import CappedPaginator
 from .validation import parse_guid
 
@@ -181,7 +181,7 @@ class CustomerNoticeFilter(admin.SimpleListFilter):
             return queryset
         unsent = CustomerEmail.objects.filter(claim=OuterRef("pk"), sent_at__isnull=True)
         if self.value() == "no":
-            return queryset.filter(Exists(unsent), status__in=review.REVIEW_STATUSES)
+            return queryset.on_reviewers_desk().filter(Exists(unsent))
         return queryset.exclude(Exists(unsent)).filter(notified_at__isnull=False)
 
 
@@ -407,7 +407,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             "items": items,
             "proofs": claim.proofs.select_related("uploaded_by").order_by("uploaded_at", "id"),
             "customer_notices": notices,
-            "customer_not_notified": claim.status in review.REVIEW_STATUSES
+            "customer_not_notified": claim.status in REVIEW_STATUSES
             and any(notice.sent_at is None for notice in notices),
             "comments": claim.comments.select_related("author").order_by("created_at", "id"),
             "history": [
@@ -425,7 +425,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             "request_form": RequestInformationForm(auto_id="id_request_%s")
             if claim.status == ClaimStatus.UNDER_REVIEW
             else None,
-            "reject_form": RejectForm(auto_id="id_reject_%s") if claim.status in review.REVIEW_STATUSES else None,
+            "reject_form": RejectForm(auto_id="id_reject_%s") if claim.status in REVIEW_STATUSES else None,
         }
 
     # Reviewer views.
@@ -612,7 +612,7 @@ class ClaimEventAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     time_column = moment_column("created_at", _("time"))
 
     def get_queryset(self, request):
-        return super().get_queryset(request).exclude(claim__status=ClaimStatus.DRAFT)
+        return super().get_queryset(request).seen_by_reviewers()
 
     @admin.display(description=_("claim"), ordering="claim_id")
     def claim_link(self, event):
@@ -639,7 +639,7 @@ class CommentAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     time_column = moment_column("created_at", _("time"))
 
     def get_queryset(self, request):
-        return super().get_queryset(request).exclude(claim__status=ClaimStatus.DRAFT)
+        return super().get_queryset(request).seen_by_reviewers()
 
     @admin.display(description=_("claim"), ordering="claim_id")
     def claim_link(self, comment):
