@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from claims import presentation, selectors, services
-from claims.models import Claim, ClaimItem, ClaimStatus
+from claims.models import REVIEW_STATUSES, Claim, ClaimItem, ClaimStatus
 from claims.validation import Problem
 from tenants.models import SolutionArea
 
@@ -98,9 +98,7 @@ def claim_detail(user, claim: Claim) -> dict:
         "opt_out_deadline_local": status.opt_out_deadline,
         "review_due_at": claim.review_due_at,
         "review_overdue": bool(
-            claim.review_due_at
-            and claim.review_due_at < timezone.now()
-            and claim.status in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED)
+            claim.review_due_at and claim.review_due_at < timezone.now() and claim.status in REVIEW_STATUSES
         ),
         "decided_at": claim.decided_at,
         "missing_for_submission": [str(text) for text in services.claim_missing_for_submission(claim)]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from .models import (
     DECIDED_OUTCOMES,
     ITEM_TRANSITIONS,
+    REVIEW_STATUSES,
     TRANSITIONS,
     Claim,
     ClaimEvent,
@@ -110,7 +111,7 @@ def status_from_items(claim: Claim) -> str:
     outcomes = set(claim.items.values_list("outcome", flat=True))
     if claim.status == ClaimStatus.APPROVED:
         return ClaimStatus.APPROVED if ItemOutcome.APPROVED in outcomes else ClaimStatus.ENDED
-    if claim.status not in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED):
+    if claim.status not in REVIEW_STATUSES:
         return claim.status
     if outcomes & {ItemOutcome.PENDING, ItemOutcome.CONTESTED} or not outcomes:
         return claim.status

@@ -53,6 +53,28 @@ OPEN_STATUSES = (
     ClaimStatus.APPROVED,
 )
 
+# Claims on the reviewers' desk: a reviewer may approve, reject or ask the partner for more.
+REVIEW_STATUSES = (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED)
+
+
+class ClaimQuerySet(models.QuerySet):
+    def seen_by_reviewers(self):
+        """Reviewers never see drafts: a claim reaches them when the partner submits it."""
+        return self.exclude(status=ClaimStatus.DRAFT)
+
+    def on_reviewers_desk(self):
+        return self.filter(status__in=REVIEW_STATUSES)
+
+
+class OfClaimQuerySet(models.QuerySet):
+    """The same two rules for what belongs to a claim (its items, proof, history, comments, notices)."""
+
+    def seen_by_reviewers(self):
+        return self.exclude(claim__status=ClaimStatus.DRAFT)
+
+    def on_reviewers_desk(self):
+        return self.filter(claim__status__in=REVIEW_STATUSES)
+
 
 class Activity(models.TextChoices):
     USAGE = "usage", _("Usage")
@@ -125,6 +147,8 @@ class Claim(models.Model):
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     # The opt-out link's secret; the link itself is signed, this makes it revocable.
     opt_out_nonce = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    objects = ClaimQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -213,6 +237,8 @@ class ClaimItem(models.Model):
     outcome = models.CharField(_("outcome"), max_length=16, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
     decided_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OfClaimQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -267,6 +293,8 @@ class ClaimEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
+    objects = OfClaimQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
 
@@ -287,6 +315,8 @@ class Comment(models.Model):
     is_internal = models.BooleanField(_("internal note"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = OfClaimQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
 
@@ -304,6 +334,8 @@ class ProofOfExecution(models.Model):
     size = models.PositiveIntegerField()
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OfClaimQuerySet.as_manager()
 
     class Meta:
         ordering = ["uploaded_at", "id"]
@@ -339,6 +371,8 @@ class CustomerEmail(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+
+    objects = OfClaimQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

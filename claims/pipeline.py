@@ -30,14 +30,22 @@ from tenants.models import LIVE_SUBSCRIPTION_STATUSES, LegacyAssociation, Soluti
 
 from . import deadlines, validation
 from .lifecycle import ClaimError, item_move, lock_claim, lock_claims_in_order, record_event, settle, transition
-from .models import Claim, ClaimItem, ClaimStatus, Comment, CustomerEmail, ItemOutcome, RejectionReason
+from .models import (
+    REVIEW_STATUSES,
+    Claim,
+    ClaimItem,
+    ClaimStatus,
+    Comment,
+    CustomerEmail,
+    ItemOutcome,
+    RejectionReason,
+)
 from .validation import Problem
 
 logger = logging.getLogger(__name__)
 
 OPT_OUT_SALT = "cpor.claims.opt-out"
 SEND_CUSTOMER_EMAILS_TASK = "claims.send_customer_emails"
-REVIEW_STATUSES = (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED)
 
 
 # --- Validation ------------------------------------------------------------------------
@@ -110,7 +118,8 @@ def _rival_items_to_contest(claim: Claim, contested: list[ClaimItem]) -> list[Cl
     for item in contested:
         same_thing |= Q(item_key=item.item_key, program=item.program)
     return list(
-        ClaimItem.objects.filter(same_thing, outcome=ItemOutcome.PENDING, claim__status__in=REVIEW_STATUSES)
+        ClaimItem.objects.on_reviewers_desk()
+        .filter(same_thing, outcome=ItemOutcome.PENDING)
         .exclude(claim__partner_id=claim.partner_id)
         .select_related("product", "subscription", "workload")
         .order_by("claim_id", "pk")
@@ -379,9 +388,7 @@ def customer_emails_retry() -> int:
     claims in review."""
     sent = 0
     claim_ids = set(
-        CustomerEmail.objects.filter(sent_at__isnull=True, claim__status__in=REVIEW_STATUSES).values_list(
-            "claim_id", flat=True
-        )
+        CustomerEmail.objects.on_reviewers_desk().filter(sent_at__isnull=True).values_list("claim_id", flat=True)
     )
     for claim_id in claim_ids:
         try:

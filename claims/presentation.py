@@ -14,7 +14,7 @@ from django.utils.timezone import get_current_timezone, get_current_timezone_nam
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import ClaimStatus, ItemOutcome, RejectionReason
+from .models import REVIEW_STATUSES, ClaimStatus, ItemOutcome, RejectionReason
 from .validation import Problem
 
 STATUS_MEANINGS = {
@@ -154,7 +154,7 @@ def status_text(claim) -> StatusText:
     if status == ClaimStatus.REJECTED and claim.rejection_reason:
         meaning = _("The claim was rejected: %(reason)s.") % {"reason": claim.get_rejection_reason_display()}
     deadline = ""
-    if status in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED) and claim.opt_out_deadline:
+    if status in REVIEW_STATUSES and claim.opt_out_deadline:
         deadline = format_moment(claim.opt_out_deadline, time_zone=claim.tenant.time_zone if claim.tenant else None)
     return StatusText(
         status=status,

@@ -39,10 +39,16 @@ from tenants.models import LegacyAssociation
 
 from . import lifecycle
 from .lifecycle import ClaimError
-from .models import Claim, ClaimItem, ClaimStatus, Comment, ItemOutcome, ProofOfExecution, RejectionReason
-
-# The statuses in which a claim is on the reviewers' desk.
-REVIEW_STATUSES = (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED)
+from .models import (
+    REVIEW_STATUSES,
+    Claim,
+    ClaimItem,
+    ClaimStatus,
+    Comment,
+    ItemOutcome,
+    ProofOfExecution,
+    RejectionReason,
+)
 
 # Reasons a reviewer picks when rejecting a claim; losing arbitration is set by `item_decide`.
 REVIEWER_REJECTION_REASONS = tuple(
@@ -298,7 +304,7 @@ def _is_contender(item: ClaimItem, claim: Claim) -> bool:
 
 def _has_contenders(item: ClaimItem) -> bool:
     """Someone on this item and programme is waiting for arbitration."""
-    return _rivals(item).filter(outcome=ItemOutcome.CONTESTED, claim__status__in=REVIEW_STATUSES).exists() or (
+    return _rivals(item).on_reviewers_desk().filter(outcome=ItemOutcome.CONTESTED).exists() or (
         item.outcome == ItemOutcome.CONTESTED and item.claim.status in REVIEW_STATUSES
     )
 
@@ -329,7 +335,7 @@ def item_decide(*, reviewer, item_id, approve: bool, note: str = "") -> ClaimIte
     _require_reviewer(reviewer)
     note = _require_rationale(note) if approve else _text(note)
     with transaction.atomic():
-        item = ClaimItem.objects.filter(pk=item_id).exclude(claim__status=ClaimStatus.DRAFT).first()
+        item = ClaimItem.objects.seen_by_reviewers().filter(pk=item_id).first()
         if item is None:
             raise Http404
         claim_ids = {item.claim_id}
@@ -357,7 +363,7 @@ def legacy_holder_approve(*, reviewer, item_id, legacy_id, rationale: str) -> Le
     _require_reviewer(reviewer)
     rationale = _require_rationale(rationale)
     with transaction.atomic():
-        item = ClaimItem.objects.filter(pk=item_id).exclude(claim__status=ClaimStatus.DRAFT).first()
+        item = ClaimItem.objects.seen_by_reviewers().filter(pk=item_id).first()
         if item is None:
             raise Http404
         claims = _lock_in_order({item.claim_id, *_rivals(item).values_list("claim_id", flat=True)})
@@ -511,7 +517,7 @@ def claims_for_review(*, reviewer) -> QuerySet[Claim]:
     _require_reviewer(reviewer)
     contested = ClaimItem.objects.filter(claim=OuterRef("pk"), outcome=ItemOutcome.CONTESTED)
     return (
-        Claim.objects.exclude(status=ClaimStatus.DRAFT)
+        Claim.objects.seen_by_reviewers()
         .select_related("partner", "mpn", "tenant")
         .annotate(
             has_contested=Exists(contested),
@@ -532,7 +538,7 @@ def is_review_overdue(claim: Claim) -> bool:
 
 def proof_for_review(*, reviewer, proof_id) -> ProofOfExecution:
     _require_reviewer(reviewer)
-    proof = ProofOfExecution.objects.filter(pk=proof_id).exclude(claim__status=ClaimStatus.DRAFT).first()
+    proof = ProofOfExecution.objects.seen_by_reviewers().filter(pk=proof_id).first()
     if proof is None:
         raise Http404
     return proof
@@ -603,7 +609,8 @@ def arbitration_queue(*, reviewer) -> list[QueuedArbitration]:
     Two queries whatever the length of the queue."""
     _require_reviewer(reviewer)
     groups = list(
-        ClaimItem.objects.filter(outcome=ItemOutcome.CONTESTED, claim__status__in=REVIEW_STATUSES)
+        ClaimItem.objects.on_reviewers_desk()
+        .filter(outcome=ItemOutcome.CONTESTED)
         .values("item_key", "program")
         .annotate(waiting_since=Min("claim__submitted_at"), contenders=Count("pk"), first_item=Min("pk"))
         .order_by(F("waiting_since").asc(nulls_last=True), "first_item")
@@ -625,15 +632,15 @@ def arbitration_for(*, reviewer, item_id) -> Arbitration:
     _require_reviewer(reviewer)
     item = (
         ClaimItem.objects.select_related("claim", "product", "subscription", "workload")
+        .seen_by_reviewers()
         .filter(pk=item_id)
-        .exclude(claim__status=ClaimStatus.DRAFT)
         .first()
     )
     if item is None:
         raise Http404
     claim_items = list(
-        ClaimItem.objects.filter(item_key=item.item_key, program=item.program)
-        .exclude(claim__status=ClaimStatus.DRAFT)
+        ClaimItem.objects.seen_by_reviewers()
+        .filter(item_key=item.item_key, program=item.program)
         .select_related("claim__partner", "claim__mpn", "claim__tenant", "product", "subscription", "workload")
         .prefetch_related(
             # Newest first: arbitration weighs the newest proof of execution (section 5, step 9).

@@ -27,7 +27,7 @@ from tenants.models import SolutionArea
 from . import presentation, selectors, services
 from .forms import ClaimFilterForm, CommentForm, ProofUploadForm, mpn_label
 from .lifecycle import ClaimError
-from .models import Activity, ClaimStatus, ItemOutcome
+from .models import REVIEW_STATUSES, Activity, ClaimStatus, ItemOutcome
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
@@ -323,9 +323,7 @@ def claim_detail(request, pk):
             "comment_form": CommentForm() if can_file and not is_draft else None,
             "poe_form": ProofUploadForm() if can_file and claim.status == ClaimStatus.ACTION_REQUIRED else None,
             "review_overdue": bool(
-                claim.review_due_at
-                and claim.review_due_at < timezone.now()
-                and claim.status in (ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED)
+                claim.review_due_at and claim.review_due_at < timezone.now() and claim.status in REVIEW_STATUSES
             ),
         },
     )
