@@ -81,12 +81,8 @@ def _claim_problems(claim: Claim, tenant) -> tuple[list[Problem], list[ClaimItem
             problems += validation.workload_problems(tenant, item.workload)
             if own:
                 problems.append(Problem("workload_already_claimed", item.workload.name))
-        if validation.is_competing(
-            partner=claim.partner,
-            item_key=item.item_key,
-            program=item.program,
-            subscription=item.subscription,
-            exclude_claim_id=claim.pk,
+        if validation.claim_competes(
+            claim, item_key=item.item_key, program=item.program, subscription=item.subscription
         ):
             contested.append(item)
     # A Usage and Pre-sales claim has two items per subscription: say each problem once.

@@ -380,9 +380,7 @@ def workload_options_for(claim: Claim) -> list[ItemOption]:
 def _mark_holders(option: ItemOption, claim: Claim, key: str, program: str, subscription) -> None:
     if validation.held_by_own_partner(partner=claim.partner, item_key=key, program=program, exclude_claim_id=claim.pk):
         option.own = True
-    elif validation.is_competing(
-        partner=claim.partner, item_key=key, program=program, subscription=subscription, exclude_claim_id=claim.pk
-    ):
+    elif validation.claim_competes(claim, item_key=key, program=program, subscription=subscription):
         option.competing = True
 
 
@@ -390,12 +388,8 @@ def claim_competing_labels(claim: Claim) -> list[str]:
     """The draft's items another partner holds or claims (shown as a warning, never naming it)."""
     labels = []
     for item in claim.items.select_related("product", "subscription", "workload"):
-        if validation.is_competing(
-            partner=claim.partner,
-            item_key=item.item_key,
-            program=item.program,
-            subscription=item.subscription,
-            exclude_claim_id=claim.pk,
+        if validation.claim_competes(
+            claim, item_key=item.item_key, program=item.program, subscription=item.subscription
         ):
             labels.append(item.label)
     return list(dict.fromkeys(labels))

@@ -251,12 +251,8 @@ def claim_set_items(
                 code = "already_claimed" if row["subscription"] else "workload_already_claimed"
                 subject = str(row["subscription"].subscription_id) if row["subscription"] else row["workload"].name
                 problems.append(Problem(code, subject))
-            elif validation.is_competing(
-                partner=partner,
-                item_key=row["item_key"],
-                program=row["program"],
-                subscription=row["subscription"],
-                exclude_claim_id=claim.pk,
+            elif validation.claim_competes(
+                claim, item_key=row["item_key"], program=row["program"], subscription=row["subscription"]
             ):
                 competing.append(_row_label(row))
         if problems:

@@ -269,5 +269,17 @@ def is_competing(*, partner, item_key: str, program: str, subscription=None, exc
     return legacy_holders(item_key=item_key, subscription=subscription).filter(~Q(partner=partner)).exists()
 
 
+def claim_competes(claim, *, item_key: str, program: str, subscription=None) -> bool:
+    """The claim seeks an item another partner holds or claims for the same programme
+    (`is_competing`, the claim itself left out)."""
+    return is_competing(
+        partner=claim.partner_id,
+        item_key=item_key,
+        program=program,
+        subscription=subscription,
+        exclude_claim_id=claim.pk,
+    )
+
+
 def mpn_problems(mpn, programs) -> list[Problem]:
     return [Problem("mpn_not_enrolled", program) for program in programs if program and not mpn.is_enrolled(program)]
