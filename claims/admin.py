@@ -185,6 +185,19 @@ class CustomerNoticeFilter(admin.SimpleListFilter):
         return queryset.exclude(Exists(unsent)).filter(notified_at__isnull=False)
 
 
+class StuckInSubmittedFilter(admin.SimpleListFilter):
+    """Claims no validation has moved out of Submitted within minutes (`review.stuck_in_submitted`)."""
+
+    title = _("validation")
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Stuck in Submitted (> 5 min)"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(review.stuck_in_submitted()) if self.value() == "yes" else queryset
+
+
 class ContestedFilter(YesNoAnnotationFilter):
     title = _("competing claims")
     parameter_name = "contested"
@@ -227,7 +240,15 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         "contested_column",
     )
     list_display_links = ("id", "name")
-    list_filter = ("status", "solution_area", "activity", OverdueFilter, ContestedFilter, CustomerNoticeFilter)
+    list_filter = (
+        "status",
+        "solution_area",
+        "activity",
+        OverdueFilter,
+        ContestedFilter,
+        CustomerNoticeFilter,
+        StuckInSubmittedFilter,
+    )
     search_fields = ("name", "domain", "partner__name", "=partner__partner_id", "=mpn__mpn_id")
     search_help_text = _("Claim ID, name, domain, tenant ID (any case), partner name or ID, MPN ID.")
     list_per_page = 50
@@ -404,6 +425,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         return {
             "claim": claim,
             "review_overdue": review.is_review_overdue(claim),
+            "stuck_in_submitted": review.is_stuck_in_submitted(claim),
             "items": items,
             "proofs": claim.proofs.select_related("uploaded_by").order_by("uploaded_at", "id"),
             "customer_notices": notices,

@@ -507,7 +507,13 @@ def claims_approve_due(*, now: datetime.datetime | None = None) -> int:
         .exclude(Exists(unsent))
         .values_list("pk", flat=True)
     )
-    return sum(1 for claim_id in list(due) if claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED)
+    approved = 0
+    for claim_id in list(due):
+        try:
+            approved += claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED
+        except Exception:
+            logger.exception("Periodic job approved: claim %s could not be approved; will retry.", claim_id)
+    return approved
 
 
 # --- Subscription status checks --------------------------------------------------------
@@ -538,37 +544,52 @@ def subscriptions_check(*, now: datetime.datetime | None = None) -> int:
     for claim_id, item_id in _items_no_longer_live().values_list("claim_id", "pk"):
         by_claim.setdefault(claim_id, []).append(item_id)
     for claim_id, item_ids in by_claim.items():
-        with transaction.atomic():
-            claim = lock_claim(claim_id)
-            items = item_move(
-                ClaimItem.objects.filter(pk__in=item_ids, outcome=ItemOutcome.APPROVED).select_related(
-                    "product", "subscription", "workload"
-                ),
-                ItemOutcome.ENDED,
-                now=now,
-            )
-            if not items:
-                continue
-            ended += len(items)
-            record_event(
-                claim,
-                action="item_ended",
-                reason=_("The subscription is no longer active or in grace."),
-                data={"items": item_ids},
-            )
-            settle(claim, action="ended", reason=_("The subscription is no longer active or in grace."))
+        try:
+            ended += _claim_items_end(claim_id, item_ids, now=now)
+        except Exception:
+            logger.exception("Periodic job ended: the items of claim %s could not be ended; will retry.", claim_id)
     LegacyAssociation.objects.filter(subscription__isnull=False, ended_at__isnull=True).exclude(
         subscription__status__in=LIVE_SUBSCRIPTION_STATUSES
     ).update(ended_at=now)
     return ended
 
 
+def _claim_items_end(claim_id: int, item_ids: list[int], *, now: datetime.datetime) -> int:
+    with transaction.atomic():
+        claim = lock_claim(claim_id)
+        items = item_move(
+            ClaimItem.objects.filter(pk__in=item_ids, outcome=ItemOutcome.APPROVED).select_related(
+                "product", "subscription", "workload"
+            ),
+            ItemOutcome.ENDED,
+            now=now,
+        )
+        if not items:
+            return 0
+        record_event(
+            claim,
+            action="item_ended",
+            reason=_("The subscription is no longer active or in grace."),
+            data={"items": item_ids},
+        )
+        settle(claim, action="ended", reason=_("The subscription is no longer active or in grace."))
+    return len(items)
+
+
 # --- One pass of every periodic job ----------------------------------------------------
 
 
 def claims_validate_submitted() -> int:
-    """Validate every claim left in Submitted (the broker was down, a worker died)."""
+    """Validate every claim left in Submitted (the broker was down, a worker died). A claim
+    that fails (a tenant's time zone no longer exists, say) is logged and stays Submitted for
+    the reviewers; the others go on. Returns the claims that moved out of Submitted."""
     ids = list(Claim.objects.filter(status=ClaimStatus.SUBMITTED).order_by("pk").values_list("pk", flat=True))
+    validated = 0
     for claim_id in ids:
-        claim_validate(claim_id=claim_id)
-    return len(ids)
+        try:
+            moved = claim_validate(claim_id=claim_id) is not None
+        except Exception:
+            logger.exception("Periodic job validated: claim %s could not be validated; it stays Submitted.", claim_id)
+            continue
+        validated += moved
+    return validated

@@ -530,6 +530,23 @@ def claims_for_review(*, reviewer) -> QuerySet[Claim]:
     )
 
 
+# A claim is validated seconds after it is submitted: one still Submitted after this long was
+# missed by the worker (the broker was down) and by the periodic job's passes, or fails on
+# every pass (the log names it); the reviewers look at it.
+STUCK_IN_SUBMITTED_AFTER = datetime.timedelta(minutes=5)
+
+
+def stuck_in_submitted(now: datetime.datetime | None = None) -> Q:
+    """The claims left Submitted for longer than `STUCK_IN_SUBMITTED_AFTER`, as a condition."""
+    since = (now or timezone.now()) - STUCK_IN_SUBMITTED_AFTER
+    return Q(status=ClaimStatus.SUBMITTED, submitted_at__lt=since)
+
+
+def is_stuck_in_submitted(claim: Claim, now: datetime.datetime | None = None) -> bool:
+    since = (now or timezone.now()) - STUCK_IN_SUBMITTED_AFTER
+    return bool(claim.status == ClaimStatus.SUBMITTED and claim.submitted_at and claim.submitted_at < since)
+
+
 def is_review_overdue(claim: Claim) -> bool:
     return bool(
         claim.status in REVIEW_STATUSES and claim.review_due_at is not None and claim.review_due_at < timezone.now()

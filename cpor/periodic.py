@@ -5,16 +5,24 @@ validation of claims left in Submitted, the approval timer, the subscription che
 customer notice retries; the notifications app registers its own retries. Celery beat runs
 each job as its own entry (`cpor.celery`), and `manage.py run_periodic_jobs` runs one pass of
 all of them, in registration order, for operators and tests.
+
+Only one run of a job at a time: each run holds a PostgreSQL advisory lock keyed by the job's
+name, and a run that finds it taken returns at once (`SKIPPED`). A job that fails is logged
+and the pass goes on with the next one; inside a job, a claim that fails is logged with its
+ID and the job goes on with the next claim.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from celery import shared_task
+from django.db import DatabaseError, connection
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +51,67 @@ def periodic_jobs() -> list[PeriodicJob]:
     return list(_jobs.values())
 
 
-def periodic_jobs_run(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """One pass of every registered job; each is idempotent, so overlapping passes are harmless."""
-    return {job.name: job(now=now) for job in periodic_jobs()}
+SKIPPED = "skipped: another run in progress"
+FAILED = "failed: see the log"
+
+
+def _lock_key(name: str) -> int:
+    # A stable signed 64-bit key per job name (Python's hash() changes between processes).
+    digest = hashlib.blake2b(f"cpor.periodic:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def _job_lock(name: str) -> Iterator[bool]:
+    """Whether this run holds the job's lock. A session-level PostgreSQL advisory lock, so a
+    worker that dies releases it with its connection. SQLite serialises writers anyway, and
+    runs a single local process: there the lock is always granted."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = _lock_key(name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:
+                # The session is unusable: closing it is what releases the lock.
+                logger.exception("Could not release the lock of periodic job %s; closing the connection.", name)
+                if not connection.in_atomic_block:
+                    connection.close()
+
+
+def periodic_job_run(name: str, *, now: datetime.datetime | None = None) -> int | str:
+    """Run one job, unless another run of it is in progress (then `SKIPPED`, at once).
+    Returns what the job did (a count), or `FAILED` when the job itself raised: the error
+    is logged, never raised, so that the other jobs of the pass still run."""
+    job = _jobs[name]
+    with _job_lock(name) as acquired:
+        if not acquired:
+            logger.info("Periodic job %s %s.", name, SKIPPED)
+            return SKIPPED
+        try:
+            return job(now=now)
+        except Exception:
+            logger.exception("Periodic job %s failed.", name)
+            return FAILED
+
+
+def periodic_jobs_run(*, now: datetime.datetime | None = None) -> dict[str, int | str]:
+    """One pass of every registered job; each is idempotent, and each runs one at a time."""
+    return {job.name: periodic_job_run(job.name, now=now) for job in periodic_jobs()}
 
 
 @shared_task(name="cpor.run_periodic_job")
-def run_periodic_job(name: str) -> int:
+def run_periodic_job(name: str) -> int | str:
     """The beat entry of one job: a job that is gone since the schedule was written is skipped."""
-    job = _jobs.get(name)
-    if job is None:
+    if name not in _jobs:
         logger.warning("No periodic job is registered as %r; skipped.", name)
         return 0
-    return job()
+    return periodic_job_run(name)

@@ -193,7 +193,11 @@ def notify_pending_events() -> int:
     )
     handled = 0
     for event_id in list(pending):
-        event_notify(event_id=event_id)
+        try:
+            event_notify(event_id=event_id)
+        except Exception:
+            logger.exception("Periodic job partner_notifications: event %s failed; will retry.", event_id)
+            continue
         handled += 1
     return handled
 

@@ -654,3 +654,22 @@ def test_the_arbitration_queue_says_when_nothing_waits(reviewer, claim):
 def test_the_claims_list_links_to_the_arbitration_queue(reviewer):
     content = as_user(reviewer).get(reverse("admin:claims_claim_changelist")).content.decode()
     assert reverse("admin:claims_claim_arbitration_queue") in content
+
+
+def test_reviewers_see_claims_left_in_submitted_for_more_than_five_minutes(reviewer, claim):
+    from claims.tests.test_pipeline import submitted_claim
+
+    stuck, recent = submitted_claim(), submitted_claim()
+    Claim.objects.filter(pk=stuck.pk).update(submitted_at=timezone.now() - timedelta(minutes=6))
+    Claim.objects.filter(pk=recent.pk).update(submitted_at=timezone.now() - timedelta(minutes=4))
+    client = as_user(reviewer)
+    url = reverse("admin:claims_claim_changelist")
+    assert list(client.get(url, {"stuck": "yes"}).context["cl"].result_list) == [stuck]
+    assert "Stuck in Submitted (&gt; 5 min)" in client.get(url).content.decode()
+    page = client.get(reverse("admin:claims_claim_change", args=[stuck.pk])).content.decode()
+    assert 'id="stuck-in-submitted"' in page
+    for other in (recent, claim):
+        page = client.get(reverse("admin:claims_claim_change", args=[other.pk])).content.decode()
+        assert 'id="stuck-in-submitted"' not in page
+    french = as_user(make_reviewer(language="fr")).get(reverse("admin:claims_claim_change", args=[stuck.pk]))
+    assert "Bloquée à l’état Soumise depuis plus de 5 minutes" in french.content.decode()

@@ -7,8 +7,10 @@ folder, as they do under `make run`.
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -62,6 +64,8 @@ def worker(tmp_path):
             "-A",
             "cpor",
             "worker",
+            "-Q",
+            "celery,periodic",
             "--pool=solo",
             "--without-gossip",
             "--without-mingle",
@@ -196,3 +200,57 @@ def test_a_worker_killed_after_taking_a_job_loses_nothing_and_validates_once(wor
     mail_dir = tmp_path / "mail"
     emails = "".join(path.read_text() for path in mail_dir.glob("*.log"))
     assert emails.count(f"To: {claim.customer_contact_email}") == 1
+
+
+@pytest.fixture
+def hung_redis():
+    """A "Redis" that accepts connections and never answers: what a hung server looks like."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    stop.set()
+    thread.join(timeout=5)
+    for held_connection in held:
+        held_connection.close()
+    server.close()
+
+
+def test_with_redis_hung_submitting_answers_within_seconds_and_the_claim_stands(tmp_path, hung_redis):
+    claim, filer = complete_draft()
+    script = (
+        "import time; from claims import services; from cpor.models import User;"
+        f"user = User.objects.get(pk={filer.pk}); began = time.monotonic();"
+        f"services.claim_submit(user=user, claim_id={claim.pk});"
+        "print(f'submitted in {time.monotonic() - began:.1f}s')"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=settings.BASE_DIR,
+        env=subprocess_env(tmp_path, broker_url=hung_redis),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    seconds = float(re.search(r"submitted in ([\d.]+)s", result.stdout).group(1))
+    # Queueing the validation and the partner's notification each give up within seconds.
+    assert seconds < 8, result.stderr
+    assert "periodic job will pick it up" in result.stderr
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.SUBMITTED

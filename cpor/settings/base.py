@@ -203,9 +203,15 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CPOR <no-reply@cpor.e
 
 # --- Celery: REDIS_URL, or kombu's filesystem transport under var/ ----------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# A Redis that hangs (accepts, never answers) must not hold a request that has already
+# committed its claim: every socket gives up after two seconds, and publishing a task is
+# tried twice at most; the caller logs the failure and the periodic job catches up.
+REDIS_SOCKET_TIMEOUTS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, **REDIS_SOCKET_TIMEOUTS}
 else:
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
@@ -225,6 +231,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cpor",
+            "OPTIONS": REDIS_SOCKET_TIMEOUTS,
         }
     }
 else:
@@ -253,6 +260,10 @@ CELERY_TASK_ANNOTATIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The periodic jobs have their own queue, so that a long pass never delays the emails and
+# validations queued by users; a worker consumes both (`-Q celery,periodic`), or a
+# dedicated worker takes `-Q periodic` alone.
+CELERY_TASK_ROUTES = {"cpor.run_periodic_job": {"queue": "periodic"}}
 CELERY_TASK_ALWAYS_EAGER = False
 PERIODIC_JOBS_INTERVAL_SECONDS = int(os.environ.get("CPOR_PERIODIC_SECONDS", "60"))
 # Each app registers its periodic jobs under these names (`cpor.periodic`); beat runs each

@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, STORAGES, VAR_DIR, env_bool
+from .base import DATABASES, REDIS_SOCKET_TIMEOUTS, STORAGES, VAR_DIR, env_bool
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -33,7 +33,7 @@ if not os.environ.get("REDIS_URL") and _reachable("127.0.0.1", 6379):
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, **REDIS_SOCKET_TIMEOUTS}
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
