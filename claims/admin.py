@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from cpor import access
+from cpor.admin_mixins import ReadOnlyAdminMixin
 from cpor.models import MpnId, Partner
 
 from . import presentation, review
@@ -120,7 +121,7 @@ def reviewer_required(view):
     return wrapper
 
 
-class ReviewerOnlyMixin:
+class ReviewerOnlyMixin(ReadOnlyAdminMixin):
     """Reviewers read; nobody adds, changes or deletes through the admin."""
 
     actions = None
@@ -130,15 +131,6 @@ class ReviewerOnlyMixin:
 
     def has_view_permission(self, request, obj=None):
         return access.is_reviewer(request.user)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- List filters ---------------------------------------------------------------------------------------

@@ -15,25 +15,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as StockUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from .admin_mixins import ReadOnlyAdminMixin
 from .models import Membership, MpnId, Partner, User
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
-class FeedOwnedMixin:
-    """Written only by `manage.py import_directory`."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class MpnIdInline(FeedOwnedMixin, admin.TabularInline):
+class MpnIdInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = MpnId
     extra = 0
     fields = ("mpn_id", "location", "partner_type", "osa_sell", "osu_m365", "osu_bizapps")
@@ -41,7 +29,7 @@ class MpnIdInline(FeedOwnedMixin, admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(FeedOwnedMixin, admin.ModelAdmin):
+class PartnerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "partner_id", "country")
     list_filter = ("country",)
     search_fields = ("partner_id", "name", "mpn_ids__mpn_id")
@@ -50,7 +38,7 @@ class PartnerAdmin(FeedOwnedMixin, admin.ModelAdmin):
 
 
 @admin.register(MpnId)
-class MpnIdAdmin(FeedOwnedMixin, admin.ModelAdmin):
+class MpnIdAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("mpn_id", "partner", "location", "partner_type", "osa_sell", "osu_m365", "osu_bizapps")
     list_filter = ("osa_sell", "osu_m365", "osu_bizapps", "partner_type")
     list_select_related = ("partner",)

@@ -14,21 +14,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cpor.admin_mixins import ReadOnlyAdminMixin
+
 from .identifiers import parse_guid
 from .models import Domain, LegacyAssociation, Product, Subscription, Tenant, Usage, Workload
-
-
-class ReadOnlyAdminMixin:
-    """The feed is the only writer (see the module docstring)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class GuidSearchMixin:
