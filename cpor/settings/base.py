@@ -5,6 +5,7 @@ environment's name.
 """
 
 import os
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -137,6 +138,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
+# Customers' time zones come from the pinned `tzdata` package only, never from the host's
+# /usr/share/zoneinfo: every machine computes the same opt-out deadlines, whatever its OS.
+zoneinfo.reset_tzpath(to=())
 
 # --- Static and uploaded files ---------------------------------------------------------
 STATIC_URL = "/static/"

@@ -127,3 +127,18 @@ def test_make_run_starts_every_process_with_the_development_settings_explicitly(
         assert command.startswith("DJANGO_SETTINGS_MODULE=cpor.settings.base "), name
     makefile = (settings.BASE_DIR / "Makefile").read_text()
     assert "DJANGO_SETTINGS_MODULE=cpor.settings.base $(VENV)/bin/honcho start -f Procfile" in makefile
+
+
+def test_time_zones_come_from_the_pinned_tzdata_package_not_from_the_host():
+    import importlib.metadata
+    import zoneinfo
+
+    pinned = next(
+        line.split("==")[1]
+        for line in (settings.BASE_DIR / "requirements.txt").read_text().splitlines()
+        if line.startswith("tzdata==")
+    )
+    assert importlib.metadata.version("tzdata") == pinned
+    assert zoneinfo.TZPATH == ()
+    zoneinfo.ZoneInfo.clear_cache()
+    assert str(zoneinfo.ZoneInfo("Europe/Paris")) == "Europe/Paris"  # found in the package alone
