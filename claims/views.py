@@ -341,16 +341,23 @@ def claim_comment(request, pk):
     """A comment on a submitted claim; when a reviewer asked for information it answers."""
     claim = selectors.claim_get_for_user(request.user, pk)
     form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            services.claim_add_comment(user=request.user, claim_id=claim.pk, body=form.cleaned_data["body"])
-        except ClaimError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("Your comment has been saved."))
-    else:
-        messages.error(request, " ".join(form.errors["body"]))
+    if not comment_save(request, claim, form):
+        messages.error(request, " ".join([*form.errors.get("body", []), *form.non_field_errors()]))
     return redirect(reverse("claims:detail", args=[claim.pk]) + "#comments")
+
+
+def comment_save(request, claim, form: CommentForm) -> bool:
+    """The posted comment on the claim (claim page and wizard): True when it is saved and the
+    user told so; otherwise the reason is on the form."""
+    if not form.is_valid():
+        return False
+    try:
+        services.claim_add_comment(user=request.user, claim_id=claim.pk, body=form.cleaned_data["body"])
+    except ClaimError as error:
+        form.add_error(None, error.message)
+        return False
+    messages.success(request, _("Your comment has been saved."))
+    return True
 
 
 @require_POST

@@ -13,6 +13,7 @@ re-validate all of it on every page; from page 4 on the draft holds it. A draft 
 left and resumed at any step, changed and deleted; once submitted it only shows.
 """
 
+import functools
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -43,6 +44,7 @@ from .forms import (
 from .lifecycle import ClaimError
 from .models import ACTIVITY_PROGRAMS, ClaimStatus
 from .services import ClaimProblems
+from .views import comment_save
 
 STEP_LABELS = [
     gettext_lazy("MPN ID and customer"),
@@ -241,22 +243,25 @@ def associate(request):
 # --- Steps 4 to 7: on the draft -----------------------------------------------------------
 
 
-def _draft_or_redirect(request, pk):
-    """The user's partner's claim (404 otherwise); if it is no longer a draft, the partner
-    is sent to its page: after submission nothing is edited."""
-    claim = selectors.claim_get_for_user(request.user, pk)
-    if claim.status != ClaimStatus.DRAFT:
-        messages.error(request, _("This claim has been submitted and can no longer be changed."))
-        return claim, redirect("claims:detail", claim.pk)
-    return claim, None
+def draft_required(view):
+    """The view gets the user's partner's claim `pk` (404 otherwise) as `claim`; if it is no
+    longer a draft, the partner is sent to its page: after submission nothing is edited."""
+
+    @functools.wraps(view)
+    def wrapper(request, pk, **kwargs):
+        claim = selectors.claim_get_for_user(request.user, pk)
+        if claim.status != ClaimStatus.DRAFT:
+            messages.error(request, _("This claim has been submitted and can no longer be changed."))
+            return redirect("claims:detail", claim.pk)
+        return view(request, claim, **kwargs)
+
+    return wrapper
 
 
 @filer_required
-def draft_details(request, pk):
+@draft_required
+def draft_details(request, claim):
     """Steps 1 to 3 of a draft on one page, to change them."""
-    claim, elsewhere = _draft_or_redirect(request, pk)
-    if elsewhere:
-        return elsewhere
     if request.method == "POST":
         form = DraftDetailsForm(request.POST, user=request.user)
         if form.is_valid():
@@ -285,12 +290,10 @@ def draft_details(request, pk):
 
 
 @filer_required
-def draft_items(request, pk):
+@draft_required
+def draft_items(request, claim):
     """Step 4: the product(s) or workload(s), with what the directory says about each before
     the partner goes on: errors stop, a competing claim is announced."""
-    claim, elsewhere = _draft_or_redirect(request, pk)
-    if elsewhere:
-        return elsewhere
     business = claim.solution_area == SolutionArea.BUSINESS_APPLICATIONS
     options = selectors.product_options_for(claim) if business else selectors.workload_options_for(claim)
     if request.method == "POST":
@@ -354,12 +357,10 @@ def _items_initial(claim, options) -> dict:
 
 
 @filer_required
-def draft_contacts(request, pk):
+@draft_required
+def draft_contacts(request, claim):
     """Step 5: the customer contact, the technical contact for Dynamics 365, and your
     company's contact. All fields are required."""
-    claim, elsewhere = _draft_or_redirect(request, pk)
-    if elsewhere:
-        return elsewhere
     if request.method == "POST":
         form = ContactsForm(request.POST, claim=claim)
         if form.is_valid():
@@ -389,11 +390,9 @@ def draft_contacts(request, pk):
 
 
 @filer_required
-def draft_proof(request, pk):
+@draft_required
+def draft_proof(request, claim):
     """Step 6: proof of execution. Drag files to the box, browse, or Download template."""
-    claim, elsewhere = _draft_or_redirect(request, pk)
-    if elsewhere:
-        return elsewhere
     if request.method == "POST":
         form = ProofUploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -425,10 +424,8 @@ def draft_proof(request, pk):
 
 @require_POST
 @filer_required
-def draft_proof_remove(request, pk, proof_pk):
-    claim, elsewhere = _draft_or_redirect(request, pk)
-    if elsewhere:
-        return elsewhere
+@draft_required
+def draft_proof_remove(request, claim, proof_pk):
     services.claim_remove_poe(user=request.user, claim_id=claim.pk, proof_id=proof_pk)
     messages.success(request, _("File removed."))
     return redirect("claims:draft_proof", claim.pk)
@@ -458,22 +455,14 @@ def submit(request, pk):
 
 
 @filer_required
-def draft_submit(request, pk):
+@draft_required
+def draft_submit(request, claim):
     """Step 7: add and save comments if you like, then **Submit claim** (posted to `submit`)."""
     comment_form = CommentForm()
-    claim, elsewhere = _draft_or_redirect(request, pk)
-    if elsewhere:
-        return elsewhere
     if request.method == "POST":
         comment_form = CommentForm(request.POST)
-        if comment_form.is_valid():
-            try:
-                services.claim_add_comment(user=request.user, claim_id=claim.pk, body=comment_form.cleaned_data["body"])
-            except ClaimError as error:
-                comment_form.add_error(None, error.message)
-            else:
-                messages.success(request, _("Your comment has been saved."))
-                return redirect("claims:draft_submit", claim.pk)
+        if comment_save(request, claim, comment_form):
+            return redirect("claims:draft_submit", claim.pk)
     return render(
         request,
         "claims/wizard/submit.html",
@@ -493,10 +482,8 @@ def draft_submit(request, pk):
 
 
 @filer_required
-def draft_delete(request, pk):
-    claim, elsewhere = _draft_or_redirect(request, pk)
-    if elsewhere:
-        return elsewhere
+@draft_required
+def draft_delete(request, claim):
     if request.method == "POST":
         services.claim_delete_draft(user=request.user, claim_id=claim.pk)
         messages.success(request, _("The draft has been deleted."))
