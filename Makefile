@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint format bench clean
+.PHONY: run test test-machines setup lint format bench clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=cpor.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make test-machines: only the several-machines test (2 gunicorn, 2 workers, 1 beat; `make test` runs it too)
+test-machines: $(STAMP)
+	$(VENV)/bin/pytest -m multiprocess $(PYTEST_ARGS)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
