@@ -14,7 +14,7 @@ from smtplib import SMTPException
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -33,15 +33,6 @@ TRANSIENT_EMAIL_ERRORS = (SMTPException, OSError)
 # often it tries an address before giving up (a refused address is also an SMTPException).
 CATCH_UP_WINDOW = timedelta(days=7)
 MAX_EMAIL_ATTEMPTS = 10
-
-
-def _notified_events():
-    """The events the partner is told about, as a query (the same rule as `texts.is_notified`)."""
-    status_change = Q(to_status__in=texts.NOTIFIED_STATUSES) & ~Q(from_status=F("to_status"))
-    # Written as "no such key, or false" rather than exclude(internal=True): in SQL a missing
-    # key compares as NULL, and NOT NULL would drop every ordinary event.
-    not_internal = Q(data__internal__isnull=True) | Q(data__internal=False)
-    return ClaimEvent.objects.filter(status_change | Q(action__in=texts.ITEM_ACTIONS)).filter(not_internal)
 
 
 def _recipients(claim) -> dict[str, str]:
@@ -182,7 +173,7 @@ def notify_pending_events() -> int:
     events were handled; their emails go out with `emails_retry_unsent`."""
     since = timezone.now() - CATCH_UP_WINDOW
     pending = (
-        _notified_events()
+        texts.notified_events()
         .filter(created_at__gte=since)
         .filter(
             ~Exists(Notification.objects.filter(event=OuterRef("pk"))),

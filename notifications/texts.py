@@ -7,10 +7,11 @@ event data is never shown as such, since it may name another partner's claim.
 
 from dataclasses import dataclass
 
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from claims.models import ClaimEvent, ClaimStatus, RejectionReason
+from claims.presentation import STATUS_MEANINGS
 from claims.validation import Problem
 
 # Item events written by the reviewers' arbitration (claims.review) and by validation when
@@ -30,32 +31,6 @@ NOTIFIED_STATUSES = (
     ClaimStatus.ENDED,
 )
 
-STATUS_SENTENCES = {
-    ClaimStatus.SUBMITTED: gettext_lazy(
-        "The claim has been submitted and can no longer be edited. It is waiting for validation."
-    ),
-    ClaimStatus.VALIDATION_FAILED: gettext_lazy(
-        "The claim didn't pass validation, for the reasons below. The customer wasn't contacted."
-    ),
-    ClaimStatus.UNDER_REVIEW: gettext_lazy(
-        "The claim passed validation and the customer has been emailed. Reviewers are now verifying your proof of "
-        "execution."
-    ),
-    ClaimStatus.ACTION_REQUIRED: gettext_lazy(
-        "A reviewer needs more information from you. Read the request in the claim's comments, then answer there "
-        "or add proof of execution."
-    ),
-    ClaimStatus.APPROVED: gettext_lazy(
-        "Your association with this customer is approved for the approved items. You can now see the customer's "
-        "usage data."
-    ),
-    ClaimStatus.REJECTED: gettext_lazy("The claim was rejected."),
-    ClaimStatus.OPTED_OUT: gettext_lazy("The customer opted out of this association."),
-    ClaimStatus.ENDED: gettext_lazy(
-        "The association has ended: the subscriptions it claimed are no longer active or in grace."
-    ),
-}
-
 
 @dataclass(frozen=True)
 class EventText:
@@ -70,6 +45,15 @@ def is_notified(event: ClaimEvent) -> bool:
     if event.action in ITEM_ACTIONS:
         return True
     return event.to_status in NOTIFIED_STATUSES and event.to_status != event.from_status
+
+
+def notified_events():
+    """The events the partner is told about, as a query: the rule of `is_notified`, next to it."""
+    status_change = Q(to_status__in=NOTIFIED_STATUSES) & ~Q(from_status=F("to_status"))
+    # Written as "no such key, or false" rather than exclude(internal=True): in SQL a missing
+    # key compares as NULL, and NOT NULL would drop every ordinary event.
+    not_internal = Q(data__internal__isnull=True) | Q(data__internal=False)
+    return ClaimEvent.objects.filter(status_change | Q(action__in=ITEM_ACTIONS)).filter(not_internal)
 
 
 def _item_label(event: ClaimEvent) -> str:
@@ -121,7 +105,8 @@ def describe(event: ClaimEvent) -> EventText:
         )
     status = event.to_status
     title = str(ClaimStatus(status).label) if status in ClaimStatus.values else action
-    lines = [str(STATUS_SENTENCES[status])] if status in STATUS_SENTENCES else []
+    # What the status means, as the claim page says it: one text, translated once.
+    lines = [str(STATUS_MEANINGS[status])] if status in STATUS_MEANINGS else []
     if status == ClaimStatus.VALIDATION_FAILED:
         lines += [Problem.from_dict(problem).message for problem in claim.validation_errors or []]
     if status == ClaimStatus.REJECTED and claim.rejection_reason:
