@@ -259,6 +259,17 @@ class ClaimItem(models.Model):
             models.Index(fields=["item_key", "program", "outcome"], name="claim_item_holder"),
             # The reviewers' list flags claims with contested items, a handful among a million.
             models.Index(fields=["claim"], condition=models.Q(outcome="contested"), name="claim_item_contested"),
+            # The subscription checks read only approved items, every minute.
+            models.Index(
+                fields=["subscription"],
+                condition=models.Q(outcome="approved", subscription__isnull=False),
+                name="claim_item_approved_sub",
+            ),
+            models.Index(
+                fields=["workload"],
+                condition=models.Q(outcome="approved", workload__isnull=False),
+                name="claim_item_approved_workload",
+            ),
         ]
 
     def __str__(self):

@@ -58,3 +58,18 @@ class PartnerEmail(models.Model):
 
     def __str__(self):
         return f"{self.recipient} · {self.event}"
+
+
+class CatchUpMark(models.Model):
+    """How far the periodic catch-up (`services.notify_pending_events`) has seen every claim
+    event handled: it never reads the events up to `last_event_id` again. One row."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification catch-up mark")
+        verbose_name_plural = _("notification catch-up marks")
+
+    def __str__(self):
+        return str(self.last_event_id)

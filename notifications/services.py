@@ -14,7 +14,7 @@ from smtplib import SMTPException
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, Max, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -23,7 +23,7 @@ from claims.models import ClaimEvent
 from cpor.models import User
 
 from . import texts
-from .models import Notification, PartnerEmail
+from .models import CatchUpMark, Notification, PartnerEmail
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,10 @@ TRANSIENT_EMAIL_ERRORS = (SMTPException, OSError)
 # often it tries an address before giving up (a refused address is also an SMTPException).
 CATCH_UP_WINDOW = timedelta(days=7)
 MAX_EMAIL_ATTEMPTS = 10
+# A claim event is committed within seconds of being written (a task's time limit is
+# minutes): once this old, every event before it is visible, and the catch-up mark may
+# pass it.
+CATCH_UP_SETTLE = timedelta(minutes=10)
 
 
 def _recipients(claim) -> dict[str, str]:
@@ -170,11 +174,21 @@ def emails_retry_unsent() -> int:
 def notify_pending_events() -> int:
     """The periodic job's catch-up for events whose task never ran (the broker was down):
     recent notified events with neither a notification nor an email yet. Returns how many
-    events were handled; their emails go out with `emails_retry_unsent`."""
-    since = timezone.now() - CATCH_UP_WINDOW
+    events were handled; their emails go out with `emails_retry_unsent`.
+
+    Only the events after the catch-up mark are read, through the primary key: the mark
+    moves past every event older than `CATCH_UP_SETTLE` once it is handled, so the scan
+    never reads the whole event table. An event that fails keeps the mark before it, and is
+    tried again on the next pass."""
+    now = timezone.now()
+    since = now - CATCH_UP_WINDOW
+    mark = CatchUpMark.objects.get_or_create(pk=1)[0].last_event_id
+    unseen = ClaimEvent.objects.filter(pk__gt=mark, created_at__gte=since)
+    # Read before the pending events below, so that they cover every event it counts.
+    settled = unseen.filter(created_at__lt=now - CATCH_UP_SETTLE).aggregate(last=Max("pk"))["last"]
     pending = (
         texts.notified_events()
-        .filter(created_at__gte=since)
+        .filter(pk__gt=mark, created_at__gte=since)
         .filter(
             ~Exists(Notification.objects.filter(event=OuterRef("pk"))),
             ~Exists(PartnerEmail.objects.filter(event=OuterRef("pk"))),
@@ -188,8 +202,12 @@ def notify_pending_events() -> int:
             event_notify(event_id=event_id)
         except Exception:
             logger.exception("Periodic job partner_notifications: event %s failed; will retry.", event_id)
+            if settled is not None and event_id <= settled:
+                settled = event_id - 1
             continue
         handled += 1
+    if settled is not None and settled > mark:
+        CatchUpMark.objects.filter(pk=1, last_event_id__lt=settled).update(last_event_id=settled, updated_at=now)
     return handled
 
 

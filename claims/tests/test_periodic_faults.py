@@ -6,6 +6,8 @@ import logging
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from claims import pipeline, validation
 from claims.models import ClaimStatus
@@ -51,3 +53,24 @@ def test_the_validation_job_counts_the_claims_it_moved_not_the_ones_it_read():
     with_a_time_zone_that_does_not_exist(submitted_claim())
     assert pipeline.claims_validate_submitted() == 0
     assert periodic_jobs_run()["validated"] == 0
+
+
+def test_the_subscription_checks_read_only_approved_items_through_their_partial_indexes():
+    if connection.vendor != "postgresql":
+        pytest.skip("The plans are PostgreSQL's.")
+    claim = validated_claim()
+    pipeline.claims_approve_due(now=AFTER_THE_DEADLINE)
+    with CaptureQueriesContext(connection) as queries:
+        assert pipeline._items_no_longer_live() == []
+    plans = []
+    with connection.cursor() as cursor:
+        # On a table this small a sequential scan is cheaper; forbid it to see which index
+        # the query can use at all (the partial index's condition must match the query's).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for query in queries:
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    assert len(plans) == 2
+    assert "claim_item_approved_sub" in plans[0]
+    assert "claim_item_approved_workload" in plans[1]
+    assert claim.items.get().outcome == "approved"
