@@ -214,7 +214,14 @@ def bulk_uploads_resume(*, now: datetime.datetime | None = None) -> int:
     waiting = BulkUpload.objects.filter(status=UploadStatus.QUEUED, created_at__lte=now - QUEUED_GRACE)
     stale = BulkUpload.objects.filter(status=UploadStatus.RUNNING, heartbeat_at__lte=now - STALE_AFTER)
     ids = list(waiting.values_list("pk", flat=True)) + list(stale.values_list("pk", flat=True))
-    return sum(bulk_upload_process(upload_id=upload_id, now=now) for upload_id in ids)
+    handled = 0
+    for upload_id in ids:
+        try:
+            handled += bulk_upload_process(upload_id=upload_id, now=now)
+        except Exception:
+            # One upload that fails never holds up the others; it is tried again next pass.
+            logger.exception("Periodic job bulk_uploads: upload %s failed; will retry.", upload_id)
+    return handled
 
 
 @dataclass

@@ -312,3 +312,20 @@ def test_an_upload_split_in_parts_is_done_when_its_last_part_is(incentives_admin
     assert upload.status == UploadStatus.DONE
     assert sorted(upload.rows.values_list("line", flat=True)) == [2, 3, 4, 5, 6]
     assert services.bulk_upload_parts(upload_id=upload.pk) == 0
+
+
+def test_an_upload_that_fails_never_holds_up_the_others_in_the_periodic_job(incentives_admin, world, caplog):
+    import datetime
+
+    from django.utils import timezone
+
+    broken = services.bulk_upload_create(user=incentives_admin, upload=csv_upload([row_for(world, "REF-1")]))
+    fine = services.bulk_upload_create(user=incentives_admin, upload=csv_upload([row_for(world, "REF-2")]))
+    # Its stored file no longer reads (a damaged copy): processing it raises.
+    BulkUpload.objects.filter(pk=broken.pk).update(content=b"\xff\xfe\x00not a csv")
+    assert services.bulk_uploads_resume(now=timezone.now() + datetime.timedelta(minutes=2)) == 1
+    fine.refresh_from_db()
+    assert fine.status == UploadStatus.DONE
+    broken.refresh_from_db()
+    assert broken.status == UploadStatus.RUNNING  # taken up again by a later pass once stale
+    assert f"upload {broken.pk} failed" in caplog.text
