@@ -23,7 +23,7 @@ import uuid
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ _last: tuple[float, dict[str, str]] | None = None
 
 
 def check_database() -> None:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL statement_timeout = %s", [int(TIMEOUT_SECONDS * 1000)])
         cursor.execute("SELECT 1")
         cursor.fetchone()
 
