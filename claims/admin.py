@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from cpor import access
-from cpor.admin_mixins import ReadOnlyAdminMixin
+from cpor.admin_mixins import OutboxAdminMixin, OutboxStateFilter, ReadOnlyAdminMixin
 from cpor.models import MpnId, Partner
 
 from . import presentation, review
@@ -664,3 +664,25 @@ class CommentAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("comment"))
     def short_body(self, comment):
         return comment.body if len(comment.body) <= 120 else f"{comment.body[:117]}…"
+
+
+@admin.register(CustomerEmail)
+class CustomerEmailAdmin(OutboxAdminMixin, ReviewerOnlyMixin, admin.ModelAdmin):
+    """The customer notices' outbox: what went out, what waits, what failed and why."""
+
+    list_display = ("created_at", "claim_link", "recipient", "role", "state", "attempts", "next_attempt_at", "sent_at")
+    list_filter = (OutboxStateFilter, "role")
+    search_fields = ("=claim__id", "recipient")
+    list_select_related = ("claim",)
+    show_full_result_count = False
+    fields = ("claim", "recipient", "role", "created_at", "sent_at", "attempts", "next_attempt_at", "last_error")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).seen_by_reviewers()
+
+    @admin.display(description=_("claim"), ordering="claim_id")
+    def claim_link(self, email):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[email.claim_id]), email.claim
+        )

@@ -382,6 +382,10 @@ class CustomerEmail(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # The outbox policy's (cpor/outbox.py): when the next attempt is due, and the lease of
+    # the worker sending it now.
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = OfClaimQuerySet.as_manager()
 

@@ -26,6 +26,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from cpor import outbox
 from tenants.models import (
     LIVE_SUBSCRIPTION_STATUSES,
     LegacyAssociation,
@@ -304,9 +305,11 @@ def customer_emails_send(*, claim_id: int) -> int:
     other notices show that deadline, so they wait for it. A claim no longer in review
     (rejected meanwhile) is not announced to the customer any more.
 
-    Each row is locked while it is sent (SKIP LOCKED: another worker takes the others), so
-    two tasks never send the same row. An SMTP error is kept on the row (attempts, last
-    error: the reviewers see it) and re-raised for the task to retry.
+    Each row goes by the outbox policy (cpor/outbox.py): claimed and committed, sent outside
+    any transaction with a stable Message-ID, then marked sent (with the opt-out window and the
+    event, in one transaction). A failure is kept on the row (attempts, last error, next
+    attempt: the reviewers see it) and re-raised for the task to retry, until the attempts run
+    out and the notice shows as failed in the admin.
     """
     sent = 0
     unsent = CustomerEmail.objects.filter(claim_id=claim_id, sent_at__isnull=True)
@@ -317,46 +320,34 @@ def customer_emails_send(*, claim_id: int) -> int:
         )
     ]
     for row_id in row_ids:
-        with transaction.atomic():
-            row = (
-                CustomerEmail.objects.select_for_update(skip_locked=True)
-                .filter(pk=row_id, sent_at__isnull=True)
-                .first()
-            )
-            if row is None:
-                continue
-            claim = (
-                Claim.objects.select_related("partner", "mpn", "tenant")
-                .prefetch_related("items__product", "items__workload", "items__subscription")
-                .get(pk=row.claim_id)
-            )
-            if claim.status not in REVIEW_STATUSES:
-                continue
-            starts_window = claim.notified_at is None
-            if starts_window and row.role != CustomerEmail.Role.CUSTOMER:
-                continue  # waits for the customer contact's notice, which sets the deadline it shows
-            now = timezone.now()
+        claim = (
+            Claim.objects.select_related("partner", "mpn", "tenant")
+            .prefetch_related("items__product", "items__workload", "items__subscription")
+            .get(pk=claim_id)
+        )
+        if claim.status not in REVIEW_STATUSES:
+            break
+        starts_window = claim.notified_at is None
+        role = CustomerEmail.objects.values_list("role", flat=True).get(pk=row_id)
+        if starts_window and role != CustomerEmail.Role.CUSTOMER:
+            continue  # waits for the customer contact's notice, which sets the deadline it shows
+        now = timezone.now()
+        if starts_window:
+            # The deadline the notice shows, stored when the notice is marked sent.
+            claim.notified_at = now
+            claim.opt_out_deadline = deadlines.opt_out_deadline(now, tenant=claim.tenant)
+
+        def send(row, claim=claim):
+            _send_customer_notice(claim, row.recipient, message_id=outbox.message_id("customer-notice", row.pk))
+
+        def when_sent(row, sent_at, claim=claim, starts_window=starts_window):
+            data = {"role": row.role}
             if starts_window:
-                claim.notified_at = now
-                claim.opt_out_deadline = deadlines.opt_out_deadline(now, tenant=claim.tenant)
-            row.attempts += 1
-            failure = None
-            try:
-                _send_customer_notice(claim, row.recipient)
-            except Exception as error:  # recorded, then re-raised once the attempt is saved
-                failure = error
-                row.last_error = str(error)[:1000]
-            else:
-                row.sent_at = now
-                data = {"role": row.role}
-                if starts_window:
-                    claim = _opt_out_window_start(claim.pk, notified_at=now, deadline=claim.opt_out_deadline)
-                    data["opt_out_deadline"] = claim.opt_out_deadline.isoformat()
-                record_event(claim, action="customer_notified", data=data)
-                sent += 1
-            row.save(update_fields=["sent_at", "attempts", "last_error"])
-        if failure is not None:
-            raise failure
+                claim = _opt_out_window_start(claim.pk, notified_at=claim.notified_at, deadline=claim.opt_out_deadline)
+                data["opt_out_deadline"] = claim.opt_out_deadline.isoformat()
+            record_event(claim, action="customer_notified", data=data)
+
+        sent += outbox.outbox_send(CustomerEmail, row_id, send=send, when_sent=when_sent, now=now)
     return sent
 
 
@@ -371,7 +362,7 @@ def _opt_out_window_start(claim_id: int, *, notified_at: datetime.datetime, dead
     return claim
 
 
-def _send_customer_notice(claim: Claim, recipient: str) -> None:
+def _send_customer_notice(claim: Claim, recipient: str, *, message_id: str) -> None:
     with (
         translation.override(claim.tenant.language or settings.LANGUAGE_CODE),
         timezone.override(ZoneInfo(claim.tenant.time_zone)),
@@ -380,7 +371,7 @@ def _send_customer_notice(claim: Claim, recipient: str) -> None:
         subject = _("%(partner)s claims to be your partner of record") % {"partner": claim.partner.name}
         text = render_to_string("claims/optout/email_notice.txt", context)
         html = render_to_string("claims/optout/email_notice.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[recipient])
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[recipient], headers={"Message-ID": message_id})
     message.attach_alternative(html, "text/html")
     message.send()
 
@@ -390,7 +381,7 @@ def customer_emails_retry() -> int:
     claims in review."""
     sent = 0
     claim_ids = set(
-        CustomerEmail.objects.on_reviewers_desk().filter(sent_at__isnull=True).values_list("claim_id", flat=True)
+        CustomerEmail.objects.on_reviewers_desk().filter(outbox.due(timezone.now())).values_list("claim_id", flat=True)
     )
     for claim_id in claim_ids:
         try:

@@ -36,7 +36,8 @@ class PartnerEmail(models.Model):
     """One email about one claim event to one address: sent exactly once.
 
     The row is written before sending and stamped `sent_at` when the mail server accepted it;
-    an unsent row is retried (by the task, then by the periodic job) until it goes through.
+    an unsent row is retried (by the task, then by the periodic job) by the outbox policy
+    (cpor/outbox.py): capped attempts with backoff, then failed, shown in the admin.
     """
 
     event = models.ForeignKey("claims.ClaimEvent", on_delete=models.CASCADE, related_name="partner_emails")
@@ -46,6 +47,10 @@ class PartnerEmail(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The outbox policy's (cpor/outbox.py): when the next attempt is due, and the lease of
+    # the worker sending it now.
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -14,12 +14,13 @@ from smtplib import SMTPException
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from claims.models import ClaimEvent
+from cpor import outbox
 from cpor.models import User
 
 from . import texts
@@ -29,10 +30,9 @@ logger = logging.getLogger(__name__)
 
 # Transient failures of the mail server: worth trying again later.
 TRANSIENT_EMAIL_ERRORS = (SMTPException, OSError)
-# How far back the periodic job looks for events and emails it must still handle, and how
-# often it tries an address before giving up (a refused address is also an SMTPException).
+# How far back the periodic job looks for events and emails it must still handle. How often
+# an address is tried is the outbox policy's (settings.OUTBOX_MAX_ATTEMPTS).
 CATCH_UP_WINDOW = timedelta(days=7)
-MAX_EMAIL_ATTEMPTS = 10
 # A claim event is committed within seconds of being written (a task's time limit is
 # minutes): once this old, every event before it is visible, and the catch-up mark may
 # pass it.
@@ -107,37 +107,22 @@ def render_partner_email(partner_email: PartnerEmail) -> EmailMultiAlternatives:
 
 
 def partner_email_send(*, email_id: int) -> bool:
-    """Send one partner email unless it has been sent; True if it was sent now.
+    """Send one partner email by the outbox policy (cpor/outbox.py); True if it was sent now.
 
-    The row stays locked while the mail server answers, so that the task and the periodic
-    job never send it both; `skip_locked` lets the second one move on. A transient failure
-    is counted on the row, which stays unsent, and raised for the caller to retry.
+    The row is claimed and committed, the email sent outside any transaction with a stable
+    Message-ID, then the row marked sent; a failure is recorded on the row (attempts, last
+    error, next attempt) and raised for the caller to retry, until the attempts run out.
     """
-    failure = None
-    with transaction.atomic():
-        partner_email = (
-            PartnerEmail.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("event__claim__partner", "event__claim__mpn")
-            .filter(pk=email_id, sent_at__isnull=True)
-            .first()
+
+    def send(partner_email: PartnerEmail) -> None:
+        partner_email = PartnerEmail.objects.select_related("event__claim__partner", "event__claim__mpn").get(
+            pk=partner_email.pk
         )
-        if partner_email is None:
-            return False
-        try:
-            render_partner_email(partner_email).send()
-        except TRANSIENT_EMAIL_ERRORS as error:
-            failure = error
-            partner_email.attempts = F("attempts") + 1
-            partner_email.last_error = f"{type(error).__name__}: {error}"[:1000]
-            partner_email.save(update_fields=["attempts", "last_error"])
-        else:
-            partner_email.sent_at = timezone.now()
-            partner_email.attempts = F("attempts") + 1
-            partner_email.last_error = ""
-            partner_email.save(update_fields=["sent_at", "attempts", "last_error"])
-    if failure is not None:
-        raise failure
-    return True
+        message = render_partner_email(partner_email)
+        message.extra_headers["Message-ID"] = outbox.message_id("partner-email", partner_email.pk)
+        message.send()
+
+    return outbox.outbox_send(PartnerEmail, email_id, send=send)
 
 
 def event_emails_send(*, event_id: int) -> int:
@@ -159,9 +144,9 @@ def emails_retry_unsent() -> int:
     """The periodic job's pass over partner emails not sent yet (the mail server was down
     for longer than the task's retries); returns how many went out."""
     since = timezone.now() - CATCH_UP_WINDOW
-    pending = PartnerEmail.objects.filter(
-        sent_at__isnull=True, created_at__gte=since, attempts__lt=MAX_EMAIL_ATTEMPTS
-    ).values_list("pk", flat=True)
+    pending = PartnerEmail.objects.filter(outbox.due(timezone.now()), created_at__gte=since).values_list(
+        "pk", flat=True
+    )
     sent = 0
     for email_id in list(pending):
         try:

@@ -17,6 +17,7 @@ from claims import deadlines, lifecycle, pipeline
 from claims.models import Activity, ClaimEvent, ClaimItem, ClaimStatus, Comment, CustomerEmail, ItemOutcome
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from claims.validation import Problem
+from cpor import outbox
 from cpor.models import Program
 from cpor.periodic import periodic_jobs_run
 from cpor.tests.factories import MpnIdFactory
@@ -207,6 +208,32 @@ class TestCustomerNotice:
         assert row.sent_at is None and row.attempts == 1 and row.last_error
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         assert pipeline.customer_emails_retry() == 2
+
+    def test_a_notice_the_mail_server_keeps_refusing_fails_after_the_capped_attempts_and_starts_no_window(
+        self, settings
+    ):
+        claim = validated_claim(send_notices=False)
+        settings.OUTBOX_MAX_ATTEMPTS = 3
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+        with pytest.raises(OSError):
+            pipeline.customer_emails_send(claim_id=claim.pk)
+        assert pipeline.customer_emails_retry() == 0
+        assert pipeline.customer_emails_retry() == 0
+        row = CustomerEmail.objects.get(claim=claim, role=CustomerEmail.Role.CUSTOMER)
+        assert row.attempts == 3 and row.sent_at is None
+        assert pipeline.customer_emails_retry() == 0
+        row.refresh_from_db()
+        assert row.attempts == 3
+        assert list(CustomerEmail.objects.filter(outbox.failed())) == [row]
+        claim.refresh_from_db()
+        assert claim.notified_at is None and claim.opt_out_deadline is None
+
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        assert outbox.outbox_retry(CustomerEmail.objects.filter(pk=row.pk)) == 1
+        assert pipeline.customer_emails_retry() == 2
+        claim.refresh_from_db()
+        assert claim.notified_at is not None and claim.opt_out_deadline is not None
 
 
 class RefusingBackend(locmem.EmailBackend):

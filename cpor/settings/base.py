@@ -202,6 +202,10 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
+# An outbox email (customer notice, partner email) is tried this many times, with backoff,
+# then shown as failed in the admin (cpor/outbox.py).
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("CPOR_OUTBOX_MAX_ATTEMPTS", "8"))
+OUTBOX_BACKOFF_SECONDS = int(os.environ.get("CPOR_OUTBOX_BACKOFF_SECONDS", "60"))
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:

@@ -54,3 +54,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PRIVATE_MEDIA_ROOT = VAR_DIR / "test-media"
 STORAGES = {**STORAGES, "default": {**STORAGES["default"], "OPTIONS": {"location": PRIVATE_MEDIA_ROOT}}}
+# A failed outbox email may be tried again at once: the tests that retry do not wait; the
+# backoff has its own tests (notifications/tests/test_outbox.py).
+OUTBOX_BACKOFF_SECONDS = 0
