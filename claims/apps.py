@@ -19,12 +19,12 @@ class ClaimsConfig(AppConfig):
         from cpor.periodic import periodic_job_register
         from tenants.signals import directory_imported
 
-        from . import pipeline
+        from . import notices, pipeline
 
         # A subscription whose status changed in the feed ends the approved items it held.
         directory_imported.connect(_check_subscriptions_after_import, dispatch_uid="claims.subscriptions_check")
         periodic_job_register("validated", pipeline.claims_validate_submitted)
         # Customer notices before the timer: a notice sent now starts its claim's window.
-        periodic_job_register("customer_emails", pipeline.customer_emails_retry)
+        periodic_job_register("customer_emails", notices.customer_emails_retry)
         periodic_job_register("approved", pipeline.claims_approve_due, uses_clock=True)
         periodic_job_register("ended", pipeline.subscriptions_check, uses_clock=True)

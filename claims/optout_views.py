@@ -8,12 +8,12 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods
 
-from . import pipeline
+from . import notices, pipeline
 
 
 @require_http_methods(["GET", "POST"])
 def opt_out(request, token):
-    claim = pipeline.claim_for_opt_out_token(token)
+    claim = notices.claim_for_opt_out_token(token)
     if claim is None:
         return render(request, "claims/optout/not_applicable.html", {"reason": None}, status=404)
     language = request.GET.get("lang") or (claim.tenant.language if claim.tenant else None)
@@ -30,4 +30,4 @@ def opt_out(request, token):
                 )
             return render(request, "claims/optout/done.html", {"claim": claim})
         with timezone.override(claim.tenant.time_zone):
-            return render(request, "claims/optout/confirm.html", pipeline.customer_notice_context(claim))
+            return render(request, "claims/optout/confirm.html", notices.customer_notice_context(claim))

@@ -9,7 +9,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import pipeline
+from . import notices, pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def validate_claim(claim_id: int) -> None:
     max_retries=5,
 )
 def send_customer_emails(claim_id: int) -> None:
-    pipeline.customer_emails_send(claim_id=claim_id)
+    notices.customer_emails_send(claim_id=claim_id)
 
 
 def enqueue_validation(claim_id: int) -> None:

@@ -16,7 +16,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from claims import pipeline, services
+from claims import notices, pipeline, services
 from claims.models import Activity, Claim, ClaimStatus
 from cpor.models import MpnId, User
 from tenants.models import SolutionArea, Subscription
@@ -172,6 +172,6 @@ def _file_now(spec: DemoClaim, user) -> Claim:
     pipeline.claim_validate(claim_id=claim.pk)
     # As the worker would next: the customer's notices go out, and the first one starts the
     # opt-out window.
-    pipeline.customer_emails_send(claim_id=claim.pk)
+    notices.customer_emails_send(claim_id=claim.pk)
     claim.refresh_from_db()
     return claim

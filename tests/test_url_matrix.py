@@ -28,15 +28,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from api import services as api_services
 from bulk.models import BulkUpload
-from claims import pipeline
-from claims.models import Claim, ClaimEvent, Comment, ItemOutcome
+from claims import notices
+from claims.models import Claim, ClaimEvent, Comment, CustomerEmail, ItemOutcome
 from claims.tests.factories import ClaimFactory, ProofFactory, SubscriptionItemFactory
 from claims.tests.test_review import make_reviewer, put_approved, put_under_review
 from cpor import access
 from cpor.models import Role
 from cpor.tests.factories import MpnIdFactory, PartnerFactory, UserFactory, partner_user
 from notifications import services as notifications
-from notifications.models import Notification
+from notifications.models import Notification, PartnerEmail
 from tenants.models import LegacyAssociation, Usage
 from tenants.tests.factories import WorkloadFactory
 from webhooks.models import WebhookEndpoint, WebhookMessage
@@ -129,7 +129,7 @@ PARTNER_SITE = {
     "password_reset_complete": Public(),
     "invitation_accept": Public(kwargs=_token),
     "set_language": Public(("post",)),
-    "optout": Public(kwargs=lambda world: {"token": pipeline.opt_out_token(world.under_review)}),
+    "optout": Public(kwargs=lambda world: {"token": notices.opt_out_token(world.under_review)}),
     # The partner's Users and MPN IDs pages.
     "team": Partner(MANAGE),
     "team_invite": Partner(MANAGE, ("post",)),
@@ -273,6 +273,8 @@ ADMIN_MODELS = {
     "claims.claim": ("reviewers", lambda world: world.claim),
     "claims.claimevent": ("reviewers", lambda world: world.claim.events.first()),
     "claims.comment": ("reviewers", lambda world: world.comment),
+    "claims.customeremail": ("reviewers", lambda world: world.customer_notice),
+    "notifications.partneremail": ("reviewers", lambda world: world.partner_email),
 }
 
 
@@ -372,6 +374,12 @@ def build_world():
     under_review = ClaimFactory(mpn=mpn, created_by=filer, name="Under review")
     SubscriptionItemFactory(claim=under_review)
     put_under_review(under_review)
+    customer_notice = under_review.customer_emails.first() or CustomerEmail.objects.create(
+        claim=under_review, recipient="cio@customer.example", role=CustomerEmail.Role.CUSTOMER
+    )
+    partner_email = PartnerEmail.objects.get_or_create(
+        event=claim.events.first(), recipient=filer.email, defaults={"language": "en"}
+    )[0]
 
     workload = WorkloadFactory(name="Exchange Online")
     usage = Usage.objects.create(
@@ -413,6 +421,8 @@ def build_world():
         proof=proof,
         comment=comment,
         under_review=under_review,
+        customer_notice=customer_notice,
+        partner_email=partner_email,
         workload=workload,
         usage=usage,
         legacy=legacy,

@@ -306,14 +306,14 @@ def test_a_draft_has_no_page_in_the_back_office(reviewer):
 
 def notices_claim(settings):
     """A claim the pipeline validated, whose notices met a mail server refusing connections."""
-    from claims import pipeline
+    from claims import notices, pipeline
     from claims.tests.test_pipeline import refuse_connections, submitted_claim
 
     claim = submitted_claim(name="Contoso unsent")
     pipeline.claim_validate(claim_id=claim.pk)
     refuse_connections(settings)
     with pytest.raises(OSError):
-        pipeline.customer_emails_send(claim_id=claim.pk)
+        notices.customer_emails_send(claim_id=claim.pk)
     claim.refresh_from_db()
     return claim
 
@@ -331,11 +331,11 @@ def test_change_page_shows_each_customer_notice_with_its_send_failure(reviewer, 
 
 
 def test_change_page_shows_when_each_notice_was_sent(reviewer, settings):
-    from claims import pipeline
+    from claims import notices
 
     claim = notices_claim(settings)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    pipeline.customer_emails_retry()
+    notices.customer_emails_retry()
     content = as_user(reviewer).get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
     assert 'id="customer-not-notified"' not in content
     assert content.count('class="customer-notice notice-sent"') == 2

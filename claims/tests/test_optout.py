@@ -6,7 +6,7 @@ import time_machine
 from django.core import signing
 from django.utils import translation
 
-from claims import pipeline
+from claims import notices, pipeline
 from claims.models import ClaimStatus, ItemOutcome
 from claims.tests.test_pipeline import MONDAY_MORNING, validated_claim
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def path_of(claim):
-    return pipeline.opt_out_url(claim).split("8000", 1)[-1]
+    return notices.opt_out_url(claim).split("8000", 1)[-1]
 
 
 def assert_unchanged(claim):
@@ -49,11 +49,11 @@ def test_a_forged_token_opts_out_nothing():
 
 def test_a_token_naming_a_deleted_claim_is_not_valid():
     claim = validated_claim()
-    token = pipeline.opt_out_token(claim)
+    token = notices.opt_out_token(claim)
     claim.delete()
     with pytest.raises(pipeline.OptOutNotApplicable, match="This link is not valid"):
         pipeline.claim_opt_out(token=token)
-    assert pipeline.claim_for_opt_out_token(token) is None
+    assert notices.claim_for_opt_out_token(token) is None
 
 
 def test_the_refusal_reads_in_french():
@@ -66,7 +66,7 @@ def test_the_refusal_reads_in_french():
 
 def test_the_link_itself_opts_out_once():
     claim = validated_claim()
-    token = pipeline.opt_out_token(claim)
+    token = notices.opt_out_token(claim)
     with time_machine.travel(MONDAY_MORNING, tick=False):
         pipeline.claim_opt_out(token=token)
         with pytest.raises(pipeline.OptOutNotApplicable, match="already opted out"):

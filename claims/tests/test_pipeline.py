@@ -13,7 +13,7 @@ from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from claims import deadlines, lifecycle, pipeline
+from claims import deadlines, lifecycle, notices, pipeline
 from claims.models import Activity, ClaimEvent, ClaimItem, ClaimStatus, Comment, CustomerEmail, ItemOutcome
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from claims.validation import Problem
@@ -53,7 +53,7 @@ def validated_claim(*, send_notices=True, **claim_fields):
     with time_machine.travel(MONDAY_MORNING, tick=False):
         pipeline.claim_validate(claim_id=claim.pk)
         if send_notices:
-            pipeline.customer_emails_send(claim_id=claim.pk)
+            notices.customer_emails_send(claim_id=claim.pk)
     claim.refresh_from_db()
     return claim
 
@@ -177,9 +177,9 @@ class TestValidation:
 class TestCustomerNotice:
     def test_exactly_one_email_per_recipient_even_when_sent_twice(self):
         claim = validated_claim(send_notices=False)
-        assert pipeline.customer_emails_send(claim_id=claim.pk) == 2
-        assert pipeline.customer_emails_send(claim_id=claim.pk) == 0
-        assert pipeline.customer_emails_retry() == 0
+        assert notices.customer_emails_send(claim_id=claim.pk) == 2
+        assert notices.customer_emails_send(claim_id=claim.pk) == 0
+        assert notices.customer_emails_retry() == 0
         assert sorted(message.to[0] for message in mail.outbox) == sorted(
             [claim.customer_contact_email, claim.technical_contact_email]
         )
@@ -188,7 +188,7 @@ class TestCustomerNotice:
         settings.SITE_URL = "https://cpor.example"
         claim = validated_claim(send_notices=False)  # the factory's tenant is French, in Paris
         with time_machine.travel(MONDAY_MORNING, tick=False):
-            pipeline.customer_emails_send(claim_id=claim.pk)
+            notices.customer_emails_send(claim_id=claim.pk)
         message = mail.outbox[0]
         html = message.alternatives[0][0]
         assert claim.partner.name in message.subject
@@ -203,11 +203,11 @@ class TestCustomerNotice:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
         with pytest.raises(OSError):
-            pipeline.customer_emails_send(claim_id=claim.pk)
+            notices.customer_emails_send(claim_id=claim.pk)
         row = CustomerEmail.objects.filter(claim=claim).first()
         assert row.sent_at is None and row.attempts == 1 and row.last_error
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-        assert pipeline.customer_emails_retry() == 2
+        assert notices.customer_emails_retry() == 2
 
     def test_a_notice_the_mail_server_keeps_refusing_fails_after_the_capped_attempts_and_starts_no_window(
         self, settings
@@ -217,12 +217,12 @@ class TestCustomerNotice:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
         with pytest.raises(OSError):
-            pipeline.customer_emails_send(claim_id=claim.pk)
-        assert pipeline.customer_emails_retry() == 0
-        assert pipeline.customer_emails_retry() == 0
+            notices.customer_emails_send(claim_id=claim.pk)
+        assert notices.customer_emails_retry() == 0
+        assert notices.customer_emails_retry() == 0
         row = CustomerEmail.objects.get(claim=claim, role=CustomerEmail.Role.CUSTOMER)
         assert row.attempts == 3 and row.sent_at is None
-        assert pipeline.customer_emails_retry() == 0
+        assert notices.customer_emails_retry() == 0
         row.refresh_from_db()
         assert row.attempts == 3
         assert list(CustomerEmail.objects.filter(outbox.failed())) == [row]
@@ -231,7 +231,7 @@ class TestCustomerNotice:
 
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         assert outbox.outbox_retry(CustomerEmail.objects.filter(pk=row.pk)) == 1
-        assert pipeline.customer_emails_retry() == 2
+        assert notices.customer_emails_retry() == 2
         claim.refresh_from_db()
         assert claim.notified_at is not None and claim.opt_out_deadline is not None
 
@@ -320,7 +320,7 @@ class TestTheWindowStartsWhenTheCustomerIsNotified:
     def test_the_window_runs_from_the_moment_the_customer_contacts_notice_is_sent(self):
         claim = validated_claim(send_notices=False)
         with time_machine.travel(THURSDAY, tick=False):
-            assert pipeline.customer_emails_send(claim_id=claim.pk) == 2
+            assert notices.customer_emails_send(claim_id=claim.pk) == 2
         claim.refresh_from_db()
         deadline = deadlines.opt_out_deadline(THURSDAY, tenant=claim.tenant)
         assert deadline > DEADLINE_UTC
@@ -337,7 +337,7 @@ class TestTheWindowStartsWhenTheCustomerIsNotified:
         claim = validated_claim(send_notices=False)
         refuse_connections(settings)
         with pytest.raises(OSError):
-            pipeline.customer_emails_send(claim_id=claim.pk)
+            notices.customer_emails_send(claim_id=claim.pk)
         jobs = periodic_jobs_run(now=LONG_AFTER)
         assert (jobs["customer_emails"], jobs["approved"]) == (0, 0)
         assert pipeline.claim_approve_if_due(claim_id=claim.pk, now=LONG_AFTER) is None
@@ -352,7 +352,7 @@ class TestTheWindowStartsWhenTheCustomerIsNotified:
         claim = validated_claim(send_notices=False)
         refusing.add(claim.customer_contact_email)
         with pytest.raises(smtplib.SMTPRecipientsRefused):
-            pipeline.customer_emails_send(claim_id=claim.pk)
+            notices.customer_emails_send(claim_id=claim.pk)
         technical = claim.customer_emails.get(role=CustomerEmail.Role.TECHNICAL)
         assert (technical.sent_at, technical.attempts) == (None, 0)
         assert mail.outbox == []
@@ -361,14 +361,14 @@ class TestTheWindowStartsWhenTheCustomerIsNotified:
         claim = validated_claim(send_notices=False)
         refusing.add(claim.technical_contact_email)
         with time_machine.travel(MONDAY_MORNING, tick=False), pytest.raises(smtplib.SMTPRecipientsRefused):
-            pipeline.customer_emails_send(claim_id=claim.pk)
+            notices.customer_emails_send(claim_id=claim.pk)
         claim.refresh_from_db()
         assert claim.opt_out_deadline == DEADLINE_UTC  # the customer contact's notice went out
         after = DEADLINE_UTC + datetime.timedelta(seconds=1)
         assert pipeline.claims_approve_due(now=after) == 0
         assert pipeline.claim_approve_if_due(claim_id=claim.pk, now=after) is None
         refusing.clear()
-        assert pipeline.customer_emails_retry() == 1
+        assert notices.customer_emails_retry() == 1
         assert pipeline.claims_approve_due(now=after) == 1
 
     def test_every_notice_also_goes_to_the_tenants_notification_addresses_once_per_address(self):
@@ -379,8 +379,8 @@ class TestTheWindowStartsWhenTheCustomerIsNotified:
         with time_machine.travel(MONDAY_MORNING, tick=False):
             pipeline.claim_validate(claim_id=claim.pk)
             pipeline.claim_validate(claim_id=claim.pk)
-            assert pipeline.customer_emails_send(claim_id=claim.pk) == 4
-        assert pipeline.customer_emails_send(claim_id=claim.pk) == 0
+            assert notices.customer_emails_send(claim_id=claim.pk) == 4
+        assert notices.customer_emails_send(claim_id=claim.pk) == 0
         assert set(claim.customer_emails.values_list("recipient", "role")) == {
             (claim.customer_contact_email, "customer"),
             (claim.technical_contact_email, "technical"),
@@ -396,8 +396,8 @@ class TestTheWindowStartsWhenTheCustomerIsNotified:
         claim = validated_claim(send_notices=False)
         with transaction.atomic():
             lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.REJECTED, action="rejected")
-        assert pipeline.customer_emails_send(claim_id=claim.pk) == 0
-        assert pipeline.customer_emails_retry() == 0
+        assert notices.customer_emails_send(claim_id=claim.pk) == 0
+        assert notices.customer_emails_retry() == 0
         assert mail.outbox == []
         claim.refresh_from_db()
         assert claim.opt_out_deadline is None
@@ -412,7 +412,7 @@ def test_two_workers_sending_at_once_send_each_notice_once_and_start_the_window_
     def send():
         barrier.wait()
         try:
-            pipeline.customer_emails_send(claim_id=claim.pk)
+            notices.customer_emails_send(claim_id=claim.pk)
         except Exception as error:
             errors.append(error)
         finally:
@@ -423,7 +423,7 @@ def test_two_workers_sending_at_once_send_each_notice_once_and_start_the_window_
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    pipeline.customer_emails_retry()  # whatever a skipping worker left, the periodic pass sends
+    notices.customer_emails_retry()  # whatever a skipping worker left, the periodic pass sends
 
     assert errors == []
     assert sorted(message.to[0] for message in mail.outbox) == sorted(
@@ -439,7 +439,7 @@ class TestOptOut:
     def test_opening_the_link_changes_nothing(self, client):
         claim = validated_claim()
         with time_machine.travel(MONDAY_MORNING, tick=False):
-            response = client.get(pipeline.opt_out_url(claim).split("8000", 1)[-1])
+            response = client.get(notices.opt_out_url(claim).split("8000", 1)[-1])
         assert response.status_code == 200
         assert claim.partner.name in response.content.decode()
         claim.refresh_from_db()
@@ -447,7 +447,7 @@ class TestOptOut:
 
     def test_the_confirm_button_opts_out_once(self, client):
         claim = validated_claim()
-        path = pipeline.opt_out_url(claim).split("8000", 1)[-1]
+        path = notices.opt_out_url(claim).split("8000", 1)[-1]
         with time_machine.travel(MONDAY_MORNING, tick=False):
             assert client.post(path).status_code == 200
             claim.refresh_from_db()
@@ -462,7 +462,7 @@ class TestOptOut:
 
     def test_a_tampered_link_says_it_is_not_valid_and_changes_nothing(self, client):
         claim = validated_claim()
-        path = pipeline.opt_out_url(claim).split("8000", 1)[-1]
+        path = notices.opt_out_url(claim).split("8000", 1)[-1]
         response = client.post(path[:-3] + "xyz/")
         assert response.status_code == 404
         claim.refresh_from_db()
@@ -470,13 +470,13 @@ class TestOptOut:
 
     def test_a_link_with_a_revoked_nonce_no_longer_applies(self):
         claim = validated_claim()
-        token = pipeline.opt_out_token(claim)
+        token = notices.opt_out_token(claim)
         type(claim).objects.filter(pk=claim.pk).update(opt_out_nonce="00000000-0000-0000-0000-000000000000")
-        assert pipeline.claim_for_opt_out_token(token) is None
+        assert notices.claim_for_opt_out_token(token) is None
 
     def test_after_the_deadline_the_link_no_longer_applies(self, client):
         claim = validated_claim()
-        path = pipeline.opt_out_url(claim).split("8000", 1)[-1]
+        path = notices.opt_out_url(claim).split("8000", 1)[-1]
         with time_machine.travel(DEADLINE_UTC + datetime.timedelta(seconds=1), tick=False):
             response = client.post(path)
         assert response.status_code == 410
@@ -554,7 +554,7 @@ class TestOptOutRacesTheTimer:
         def opt_out():
             barrier.wait()
             try:
-                pipeline.claim_opt_out(token=pipeline.opt_out_token(claim), now=moment)
+                pipeline.claim_opt_out(token=notices.opt_out_token(claim), now=moment)
                 results["opt_out"] = True
             except pipeline.OptOutNotApplicable:
                 results["opt_out"] = False
@@ -725,7 +725,7 @@ def rival_of(claim, **claim_fields):
 def validate(claim):
     with time_machine.travel(MONDAY_MORNING, tick=False):
         pipeline.claim_validate(claim_id=claim.pk)
-        pipeline.customer_emails_send(claim_id=claim.pk)
+        notices.customer_emails_send(claim_id=claim.pk)
     claim.refresh_from_db()
     return claim
 
