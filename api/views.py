@@ -34,11 +34,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from claims import selectors, services, usage
-from claims.forms import AssociateStepForm, ClaimFilterForm, CommentForm, ContactsForm, ItemsForm, ProofUploadForm
+from claims.forms import (
+    AssociateStepForm,
+    ClaimFilterForm,
+    CommentForm,
+    ContactsForm,
+    ItemsForm,
+    ProofUploadForm,
+    UsageFilterForm,
+)
 from claims.lifecycle import ClaimError
 from claims.models import Activity, ClaimStatus
 from claims.services import ClaimProblems
-from claims.usage_views import UsageFilterForm
 from claims.wizard import competing_message
 from cpor import access
 from tenants.models import SolutionArea

@@ -1,107 +1,19 @@
-"""The partner's forms: they validate and lay out, they never change anything.
-
-The wizard's first three pages carry what earlier pages asked as hidden fields; every
-page re-validates all of it, so a tampered hidden value is refused with a message and
-nothing is created. The services check it all again before writing.
-"""
-
-import re
+"""The claim wizard's forms: customer, solution area and activity, items, contacts."""
 
 from crispy_forms.bootstrap import FormActions
-from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout, Submit
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from cpor.models import MpnId
 from tenants.models import SolutionArea
 
-from . import selectors, uploads, validation
-from .models import ACTIVITY_PROGRAMS, Activity, ClaimStatus
-from .services import ClaimContacts, ClaimStart, ProductChoice, activity_rule_message
-from .validation import Problem
-
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$")
-
-
-def back_button():
-    return HTML(
-        format_html(
-            '<a class="btn btn-outline-secondary me-2" href="{}" data-testid="back">{}</a>', "{{ back_url }}", _("Back")
-        )
-    )
-
-
-def server_validated_helper() -> FormHelper:
-    """Forms are checked by the server, whose messages are in the user's language (the
-    browser's own would be in the browser's)."""
-    helper = FormHelper()
-    helper.attrs = {"novalidate": ""}
-    return helper
-
-
-def mpn_label(mpn: MpnId) -> str:
-    """An MPN ID with the programmes it is enrolled in (never its partner type)."""
-    programmes = ", ".join(mpn.programs) if mpn.programs else str(_("not enrolled in any incentive programme"))
-    return f"{mpn.mpn_id} – {mpn.location} ({programmes})"
-
-
-class MpnChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return mpn_label(obj)
-
-
-def hidden_errors_to_top(form: forms.Form) -> None:
-    """Errors on hidden fields cannot show beside them; say them at the top of the form,
-    naming the field, so a tampered value is explained."""
-    for name, field in form.fields.items():
-        if isinstance(field.widget, forms.HiddenInput) and name in form.errors:
-            for error in form.errors[name]:
-                form.errors.setdefault(NON_FIELD_ERRORS, form.error_class(error_class="nonfield")).append(
-                    f"{field.label}: {error}"
-                )
-
-
-# --- Customer associations list -------------------------------------------------------
-
-
-class ClaimFilterForm(forms.Form):
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=200,
-        widget=forms.TextInput(attrs={"placeholder": _("Claim ID, name, domain or tenant ID"), "type": "search"}),
-        help_text=_("A number finds that claim ID; a GUID, that tenant ID; any other text, part of a name or domain."),
-    )
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    solution_area = forms.ChoiceField(label=_("Solution area"), required=False)
-    activity = forms.ChoiceField(label=_("Activity"), required=False)
-    mpn = forms.ChoiceField(label=_("MPN ID"), required=False)
-    sort = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        everything = [("", _("All"))]
-        self.fields["status"].choices = everything + list(ClaimStatus.choices)
-        self.fields["solution_area"].choices = everything + list(SolutionArea.choices)
-        self.fields["activity"].choices = everything + list(Activity.choices)
-        self.fields["mpn"].choices = everything + [(m.mpn_id, m.mpn_id) for m in selectors.mpn_ids_of(user)]
-
-    def filters(self) -> selectors.ClaimFilters:
-        # A bad value in one field (a stale link, a tampered URL) drops that filter, not the others.
-        self.is_valid()
-        data = getattr(self, "cleaned_data", {})
-        return selectors.ClaimFilters(
-            q=data.get("q", ""),
-            status=data.get("status", ""),
-            solution_area=data.get("solution_area", ""),
-            activity=data.get("activity", ""),
-            mpn=data.get("mpn", ""),
-            sort=data.get("sort") or selectors.DEFAULT_SORT,
-        )
-
+from .. import selectors, validation
+from ..models import ACTIVITY_PROGRAMS, Activity
+from ..services import ClaimContacts, ClaimStart, ProductChoice, activity_rule_message
+from ..validation import Problem
+from .common import DOMAIN_RE, MpnChoiceField, back_button, hidden_errors_to_top, server_validated_helper
 
 # --- The wizard's first pages: MPN ID and customer, solution area and activity, Associate customer
 
@@ -586,76 +498,3 @@ class ContactsForm(forms.Form):
 
     def contacts(self) -> ClaimContacts:
         return ClaimContacts(**{name: self.cleaned_data.get(name, "") for name in ContactsForm.base_fields})
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one field (Django's documented pattern)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": uploads.ACCEPT_ATTRIBUTE}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple) and data:  # an empty list is no file: "required"
-            return [single(item, initial) for item in data]
-        return [single(data, initial)] if data else single(data, initial)
-
-
-class ProofUploadForm(forms.Form):
-    """Step 6: proof of execution, such as a statement of work signed by the customer.
-    Each file is judged by its content and size; the page says which file is refused and why."""
-
-    files = MultipleFileField(
-        label=_("Proof of execution (PoE)"),
-        help_text=_("%(kinds)s files."),
-        error_messages={"required": _("Choose or drop at least one file.")},
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        from django.conf import settings
-        from django.template.defaultfilters import filesizeformat
-
-        self.fields["files"].help_text = _("%(kinds)s files, up to %(limit)s each.") % {
-            "kinds": uploads.accepted_kinds(),
-            "limit": filesizeformat(settings.POE_MAX_BYTES),
-        }
-        self.helper = server_validated_helper()
-        self.helper.form_id = "poe-upload"
-        self.helper.form_tag = False
-
-    def clean_files(self):
-        files = self.cleaned_data["files"]
-        errors = []
-        for upload in files:
-            try:
-                uploads.check_poe(upload)
-            except uploads.UploadRejected as rejected:
-                errors.append(rejected.message)
-        if errors:
-            raise forms.ValidationError(errors)
-        return files
-
-
-class CommentForm(forms.Form):
-    # Comments are optional ("if you like"): no required mark, but saving an empty one is refused.
-    body = forms.CharField(
-        label=_("Comment"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = server_validated_helper()
-        self.helper.form_id = "comment-form"
-        self.helper.form_tag = False
-
-    def clean_body(self):
-        body = self.cleaned_data["body"].strip()
-        if not body:
-            raise forms.ValidationError(_("Write a comment first."))
-        return body
