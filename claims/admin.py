@@ -607,13 +607,11 @@ class CommentAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
 class CustomerEmailAdmin(OutboxAdminMixin, ReviewerOnlyMixin, admin.ModelAdmin):
     """The customer notices' outbox: what went out, what waits, what failed and why."""
 
-    list_display = ("created_at", "claim_link", "recipient", "role", "state", "attempts", "next_attempt_at", "sent_at")
+    list_display = ("created_at", "claim_link", "recipient", "role", *OutboxAdminMixin.OUTBOX_COLUMNS)
     list_filter = (OutboxStateFilter, "role")
     search_fields = ("=claim__id", "recipient")
     list_select_related = ("claim",)
-    show_full_result_count = False
-    fields = ("claim", "recipient", "role", "created_at", "sent_at", "attempts", "next_attempt_at", "last_error")
-    readonly_fields = fields
+    fields = readonly_fields = ("claim", "recipient", "role", *OutboxAdminMixin.OUTBOX_FIELDS)
 
     def get_queryset(self, request):
         return super().get_queryset(request).seen_by_reviewers()

@@ -45,6 +45,11 @@ class OutboxAdminMixin:
     that failed (cpor/outbox.py)."""
 
     actions = ["outbox_retry"]
+    list_filter = (OutboxStateFilter,)
+    show_full_result_count = False
+    # The columns and fields every outbox shows after its own.
+    OUTBOX_COLUMNS = ("state", "attempts", "next_attempt_at", "sent_at")
+    OUTBOX_FIELDS = ("created_at", "sent_at", "attempts", "next_attempt_at", "last_error")
 
     @admin.display(description=_("state"))
     def state(self, row):

@@ -4,20 +4,17 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from cpor import access
-from cpor.admin_mixins import OutboxAdminMixin, OutboxStateFilter, ReadOnlyAdminMixin
+from cpor.admin_mixins import OutboxAdminMixin, ReadOnlyAdminMixin
 
 from .models import PartnerEmail
 
 
 @admin.register(PartnerEmail)
 class PartnerEmailAdmin(OutboxAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "event_claim", "recipient", "state", "attempts", "next_attempt_at", "sent_at")
-    list_filter = (OutboxStateFilter,)
+    list_display = ("created_at", "event_claim", "recipient", *OutboxAdminMixin.OUTBOX_COLUMNS)
     search_fields = ("=event__claim__id", "recipient")
     list_select_related = ("event__claim",)
-    show_full_result_count = False
-    fields = ("event", "recipient", "language", "created_at", "sent_at", "attempts", "next_attempt_at", "last_error")
-    readonly_fields = fields
+    fields = readonly_fields = ("event", "recipient", "language", *OutboxAdminMixin.OUTBOX_FIELDS)
 
     def has_module_permission(self, request):
         return access.is_reviewer(request.user)
