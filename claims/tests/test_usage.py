@@ -9,17 +9,21 @@ from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from claims.models import Activity, ItemOutcome
+from claims import selectors
+from claims.models import Activity, ClaimItem, ItemOutcome
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory, WorkloadItemFactory
 from claims.tests.test_review import make_reviewer, put_approved, put_under_review
+from claims.usage import UsageRows, usage_rows_visible_to
 from claims.usage_views import CSV_HEADER
 from cpor.models import Program, Role
 from cpor.tests.factories import MpnIdFactory, partner_user
 from tenants.importer import directory_import
-from tenants.models import LegacyAssociation, Subscription, Usage
+from tenants.models import LegacyAssociation, Subscription, Tenant, Usage
 from tenants.tests.factories import ProductFactory, SubscriptionFactory, TenantFactory, WorkloadFactory
 
 pytestmark = pytest.mark.django_db
@@ -520,3 +524,70 @@ def test_a_feeds_per_subscription_figures_reach_only_that_subscriptions_partner(
 
     assert users_seen(login(partner_user(partner, Role.INCENTIVES_USER))) == [("2026-02-01", "11")]
     assert users_seen(login(partner_user(other_partner, Role.INCENTIVES_USER))) == [("2026-02-01", "22")]
+
+
+# --- Read in two steps: the approved items, then their customers' usage (issue 10) --------
+
+
+@pytest.fixture
+def five_customers(partner):
+    """Five customers (created out of name order), each with an approved Exchange Online item
+    and two months of usage; a sixth holds only a pending item."""
+    mpn = MpnIdFactory(partner=partner)
+    exchange = WorkloadFactory(name="Exchange Online")
+    for name in ("Echo", "Alpha", "Delta", "Bravo", "Charlie"):
+        tenant = TenantFactory(name=name)
+        claim = ClaimFactory(mpn=mpn, tenant=tenant, solution_area="Microsoft 365", activity=Activity.USAGE)
+        WorkloadItemFactory(claim=claim, workload=exchange, outcome=ItemOutcome.APPROVED, decided_at=DECIDED)
+        put_approved(claim)
+        for month in (JAN, FEB):
+            usage(tenant, "Exchange Online", month, users=len(name))
+    pending = ClaimFactory(mpn=mpn, tenant=TenantFactory(name="Aaron"), solution_area="Microsoft 365")
+    WorkloadItemFactory(claim=pending, workload=exchange)
+    usage(pending.tenant, "Exchange Online", JAN)
+
+
+def test_rows_follow_customer_then_newest_month_across_every_usage_query(
+    login, incentives_admin, five_customers, monkeypatch
+):
+    monkeypatch.setattr(UsageRows, "FIRST_GROUP", 2)  # customers read 2, then 4 at a time
+    client = login(incentives_admin)
+    expected = [
+        (name, month.isoformat()) for name in ("Alpha", "Bravo", "Charlie", "Delta", "Echo") for month in (FEB, JAN)
+    ]
+
+    every = [(row["customer_name"], row["month"].isoformat()) for row in usage_rows_visible_to(incentives_admin)]
+    pages = [
+        (row["customer_name"], row["month"].isoformat())
+        for number in (1, 2, 3, 4)
+        for row in selectors.uncounted_page(usage_rows_visible_to(incentives_admin), number, per_page=3).object_list
+    ]
+    in_csv = [(row[1], row[9]) for row in csv_rows(client.get(USAGE_CSV))[1:]]
+
+    assert every == pages == in_csv == expected
+    assert usage_rows_visible_to(incentives_admin).count() == 10
+
+
+def test_the_page_costs_the_same_queries_for_two_customers_or_five(login, partner, incentives_admin, five_customers):
+    client = login(incentives_admin)
+    with CaptureQueriesContext(connection) as five:
+        client.get(USAGE)
+    ClaimItem.objects.filter(claim__tenant__name__in=("Charlie", "Delta", "Echo")).update(outcome=ItemOutcome.ENDED)
+    with CaptureQueriesContext(connection) as two:
+        response = client.get(USAGE)
+
+    assert {row["customer_name"] for row in response.context["rows"]} == {"Alpha", "Bravo"}
+    assert len(two) == len(five)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_usage_is_read_by_customer_through_an_index(incentives_admin, five_customers):
+    tenants = list(Tenant.objects.values_list("pk", flat=True))
+    figures = Usage.objects.filter(tenant_id__in=tenants, month__gte=JAN).values_list("month")
+    sql, params = figures.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        used = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "tenants_usage_tenant_id" in used
