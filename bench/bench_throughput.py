@@ -7,8 +7,9 @@
 It builds (or reuses, when it already holds the same claims, partners and data version) the
 PostgreSQL database `cpor_bench_throughput` on the server named by BENCH_DATABASE_URL or
 DATABASE_URL (else postgres://postgres@127.0.0.1:5432): N claims over P partners (N/P each),
-one item each, in all nine statuses, over N/5 tenants with a domain, a subscription and three
-months of usage each, and one History event per claim. Rows are generated inside the database
+one item each, in all nine statuses, over N/5 tenants with a domain, a subscription and usage for the
+last three months (approvals were decided before them, so the Usage page shows them), and
+one History event per claim. Rows are generated inside the database
 (INSERT ... SELECT generate_series, foreign-key triggers off), so a million claims take two
 minutes, not hours. Names are varied ("Teams adoption at Fabrikam 3F9A1C GmbH") and each
 partner's customers spread over the alphabet, as real ones do.
@@ -47,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 BENCH_DB = "cpor_bench_throughput"
 TARGET_SHARE = 0.15
-DATA_VERSION = 3  # a database built by another version of populate() is built again
+DATA_VERSION = 4  # a database built by another version of populate() is built again
 # Seconds of each turn of page then bare view: long enough that the requests still queued
 # when a turn ends (16 at most) weigh little on the next one.
 TURN = 5
@@ -179,8 +180,9 @@ def populate(config: dict, claims: int, partners: int) -> None:
             "usage",
             """INSERT INTO tenants_usage (tenant_id, subscription_id, workload, month, monthly_active_users,
                                           paid_available_units)
-               SELECT t.id, NULL, 'D365_BENCH', make_date(2026, m, 1), 10 + (t.id + m) %% 90, 100
-               FROM tenants_tenant t, generate_series(8, 10) m""",
+               SELECT t.id, NULL, 'D365_BENCH', (date_trunc('month', now()) - m * interval '1 month')::date,
+                      10 + (t.id + m) %% 90, 100
+               FROM tenants_tenant t, generate_series(0, 2) m""",
         ),
         (
             "claims",
@@ -201,7 +203,8 @@ def populate(config: dict, claims: int, partners: int) -> None:
                     CASE WHEN n %% 9 = 0 THEN NULL ELSE now() - (n || ' seconds')::interval END,
                     CASE WHEN n %% 9 IN (3, 4) THEN now() + ((n %% 1000) || ' minutes')::interval END,
                     CASE WHEN n %% 9 IN (3, 4) THEN now() + ((n %% 5000) || ' minutes')::interval END,
-                    CASE WHEN n %% 9 IN (5, 6, 7, 8) THEN now() - (n || ' seconds')::interval END,
+                    CASE WHEN n %% 9 IN (5, 6, 7, 8)
+                         THEN now() - interval '100 days' - (n || ' seconds')::interval END,
                     md5('nonce' || n)::uuid
                 FROM generate_series(1, %(claims)s) n
                 JOIN (SELECT id, partner_id, row_number() OVER (ORDER BY partner_id, id) - 1 AS k
