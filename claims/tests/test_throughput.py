@@ -320,3 +320,23 @@ def test_a_staff_account_is_no_partner_user_without_a_query(db):
         assert access.partner_of(user) is None
 
     assert len(queries) == 0
+
+
+# --- Background work (issue 10, section 2) ---------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_the_approval_timer_finds_due_claims_through_the_status_deadline_index(mpn):
+    from claims import pipeline
+
+    own(mpn, status=ClaimStatus.UNDER_REVIEW)
+    with CaptureQueriesContext(connection) as queries:
+        pipeline.claims_approve_due()
+    (selection,) = [query["sql"] for query in queries if "opt_out_deadline" in query["sql"]]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {selection}")
+        used = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "claim_status_deadline" in used
