@@ -1,0 +1,150 @@
+"""How many submitted claims one Celery worker validates a second, through Redis, end to end.
+
+    REDIS_URL=redis://127.0.0.1:6379/N .venv/bin/python bench/bench_worker.py [--claims 300]
+        [--concurrency 2] [--record "label"] [--database NAME]
+
+Issue 10: one worker validates at least 100 claims a second through Redis. The bench builds
+`cpor_bench_worker` (migrated, on the server of BENCH_DATABASE_URL or DATABASE_URL), files N
+complete drafts (the claim tests' factories: a customer with a verified domain and a live
+subscription, one item, a proof), starts one real worker (`celery -A cpor worker
+--concurrency C`, production settings, emails to files), submits every claim through
+`claims.services.claim_submit` (which queues the validation once committed) and waits until
+no claim is Submitted (validation) and every customer notice is sent (end to end). It prints
+claims a second for both and, from the worker's log, how many tasks of each name ran and
+their mean time: where the time goes.
+
+The broker's database (REDIS_URL) is emptied first: give the bench a Redis database of its own.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import bench_throughput as throughput  # noqa: E402
+
+TARGET = 100  # claims a second
+TASK_DONE = re.compile(r"Task ([\w.]+)\[[\w-]+\] succeeded in ([\d.]+)s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--record", metavar="LABEL", help="append the table to bench/RESULTS.md under LABEL")
+    parser.add_argument("--database", default="cpor_bench_worker")
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url.startswith("redis"):
+        sys.exit("The worker bench measures the worker through Redis: set REDIS_URL.")
+
+    config = throughput.server_config()
+    throughput.BENCH_DB = args.database
+    work = Path(tempfile.mkdtemp(prefix="cpor-bench-worker-"))
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
+    env.update(
+        DATABASE_URL=throughput.database_url(config, args.database),
+        DJANGO_SETTINGS_MODULE="cpor.settings.base",
+        DJANGO_DEBUG="false",
+        CPOR_EMAIL_FILE_PATH=str(work / "mail"),
+        CPOR_VAR_DIR=str(work / "var"),
+        REDIS_URL=redis_url,
+        PYTHONPATH=str(ROOT),
+    )
+    started = time.perf_counter()
+    throughput.create_database(config)
+    throughput.manage("migrate", "--noinput", "-v0", env=env)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from claims import services
+    from claims.models import Claim, ClaimStatus, CustomerEmail
+    from claims.tests.factories import ClaimFactory, ProofFactory, SubscriptionItemFactory
+    from cpor.celery import app
+    from cpor.models import Role
+    from cpor.tests.factories import MpnIdFactory, partner_user
+
+    mpn = MpnIdFactory()
+    filer = partner_user(mpn.partner, Role.INCENTIVES_ADMIN)
+    drafts = []
+    for _ in range(args.claims):
+        claim = ClaimFactory(mpn=mpn)
+        SubscriptionItemFactory(claim=claim)
+        ProofFactory(claim=claim)
+        drafts.append(claim.pk)
+    built = time.perf_counter() - started
+    print(f"{args.claims} drafts filed in {built:.0f} s", flush=True)
+    app.control.purge()
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+    log_path = work / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "cpor", "worker", f"--concurrency={args.concurrency}",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while "ready." not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        start = time.perf_counter()
+        for claim_id in drafts:
+            services.claim_submit(user=filer, claim_id=claim_id)
+        submitted = time.perf_counter() - start
+        validated_at = sent_at = None
+        while time.monotonic() < deadline + 3600:
+            if validated_at is None and not Claim.objects.filter(status=ClaimStatus.SUBMITTED).exists():
+                validated_at = time.perf_counter() - start
+            if validated_at is not None and not CustomerEmail.objects.filter(sent_at__isnull=True).exists():
+                sent_at = time.perf_counter() - start
+                break
+            time.sleep(0.1)
+        time.sleep(2)  # the partner notifications queued last
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    statuses = dict(
+        Claim.objects.values_list("status").annotate(n=django.db.models.Count("pk")).values_list("status", "n")
+    )
+    tasks = defaultdict(list)
+    for name, seconds in TASK_DONE.findall(log_path.read_text()):
+        tasks[name].append(float(seconds))
+    lines = [
+        "| claims | worker processes | submitting them | all validated | claims/s validated | all notices sent"
+        " | claims/s end to end | statuses after |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| {args.claims} | {args.concurrency} | {submitted:.1f} s | {validated_at or 0:.1f} s"
+        f" | {args.claims / validated_at if validated_at else 0:.1f} | {sent_at or 0:.1f} s"
+        f" | {args.claims / sent_at if sent_at else 0:.1f} | {statuses} |",
+        "",
+        "| task | runs | mean time in the worker |",
+        "| --- | ---: | ---: |",
+        *(
+            f"| {name} | {len(times)} | {sum(times) / len(times) * 1000:.0f} ms |"
+            for name, times in sorted(tasks.items())
+        ),
+        "",
+        f"Machine: {throughput.machine()}; load average {os.getloadavg()[0]:.1f} at the end.",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.record:
+        with (ROOT / "bench" / "RESULTS.md").open("a") as results_file:
+            results_file.write(f"\n### {args.record}\n\n{report}\n")
+    return 0 if sent_at and args.claims / validated_at >= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
