@@ -270,6 +270,8 @@ class ClaimItem(models.Model):
                 condition=models.Q(outcome="approved", workload__isnull=False),
                 name="claim_item_approved_workload",
             ),
+            # The Usage page looks up a partner's approved items claim by claim (claims/usage.py).
+            models.Index(fields=["claim"], condition=models.Q(outcome="approved"), name="claim_item_approved_claim"),
         ]
 
     def __str__(self):

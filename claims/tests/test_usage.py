@@ -580,14 +580,23 @@ def test_the_page_costs_the_same_queries_for_two_customers_or_five(login, partne
     assert len(two) == len(five)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
-def test_usage_is_read_by_customer_through_an_index(incentives_admin, five_customers):
-    tenants = list(Tenant.objects.values_list("pk", flat=True))
-    figures = Usage.objects.filter(tenant_id__in=tenants, month__gte=JAN).values_list("month")
-    sql, params = figures.query.sql_with_params()
+def plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
-        used = "\n".join(row[0] for row in cursor.fetchall())
+        return "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "tenants_usage_tenant_id" in used
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_usage_is_read_by_customer_through_an_index(incentives_admin, five_customers):
+    tenants = list(Tenant.objects.values_list("pk", flat=True))
+
+    assert "tenants_usage_tenant_id" in plan(Usage.objects.filter(tenant_id__in=tenants, month__gte=JAN))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_the_partners_approved_items_are_looked_up_claim_by_claim(incentives_admin, five_customers):
+    items = usage_rows_visible_to(incentives_admin).items.values_list("claim__tenant_id", "pk")
+
+    assert "claim_item_approved_claim" in plan(items)
