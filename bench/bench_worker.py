@@ -1,7 +1,7 @@
 """How many submitted claims one Celery worker validates a second, through Redis, end to end.
 
     REDIS_URL=redis://127.0.0.1:6379/N .venv/bin/python bench/bench_worker.py [--claims 300]
-        [--concurrency 2] [--record "label"] [--database NAME]
+        [--concurrency 2] [--prefetch N] [--record "label"] [--database NAME]
 
 Issue 10: one worker validates at least 100 claims a second through Redis. The bench builds
 `cpor_bench_worker` (migrated, on the server of BENCH_DATABASE_URL or DATABASE_URL), files N
@@ -39,6 +39,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--prefetch", type=int, help="the worker's --prefetch-multiplier (settings: 1)")
     parser.add_argument("--record", metavar="LABEL", help="append the table to bench/RESULTS.md under LABEL")
     parser.add_argument("--database", default="cpor_bench_worker")
     args = parser.parse_args()
@@ -92,7 +93,8 @@ def main() -> int:
     with log_path.open("w") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "cpor", "worker", f"--concurrency={args.concurrency}",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+             *([f"--prefetch-multiplier={args.prefetch}"] if args.prefetch else [])],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -122,10 +124,10 @@ def main() -> int:
     for name, seconds in TASK_DONE.findall(log_path.read_text()):
         tasks[name].append(float(seconds))
     lines = [
-        "| claims | worker processes | submitting them | all validated | claims/s validated | all notices sent"
-        " | claims/s end to end | statuses after |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-        f"| {args.claims} | {args.concurrency} | {submitted:.1f} s | {validated_at or 0:.1f} s"
+        "| claims | worker processes | prefetch | submitting them | all validated | claims/s validated"
+        " | all notices sent | claims/s end to end | statuses after |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| {args.claims} | {args.concurrency} | {args.prefetch or 1} | {submitted:.1f} s | {validated_at or 0:.1f} s"
         f" | {args.claims / validated_at if validated_at else 0:.1f} | {sent_at or 0:.1f} s"
         f" | {args.claims / sent_at if sent_at else 0:.1f} | {statuses} |",
         "",
