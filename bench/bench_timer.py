@@ -74,9 +74,9 @@ def make_due(config: dict, name: str, due: int) -> None:
         cursor.execute("DROP TABLE due")
         cursor.execute(
             """UPDATE tenants_subscription SET status = 'disabled'
-               WHERE id IN (SELECT i.subscription_id FROM claims_claimitem i JOIN tenants_subscription s
+               WHERE id IN (SELECT DISTINCT i.subscription_id FROM claims_claimitem i JOIN tenants_subscription s
                             ON s.id = i.subscription_id
-                            WHERE i.outcome = 'approved' AND s.status = 'active' ORDER BY i.id LIMIT %s)""",
+                            WHERE i.outcome = 'approved' AND s.status = 'active' ORDER BY 1 LIMIT %s)""",
             [due],
         )
         disabled = cursor.rowcount
