@@ -60,3 +60,34 @@ def opt_out_deadline(notified_at: datetime.datetime, *, tenant) -> datetime.date
     return business_deadline(
         notified_at, time_zone=tenant.time_zone, country=tenant.country, subdivision=tenant.subdivision
     )
+
+
+RESPONSE_BUSINESS_DAYS = 14
+DISPUTE_ANSWER_BUSINESS_DAYS = 5
+# Reminders of an answer due: this many business days before the deadline's day.
+RESPONSE_REMINDER_DAYS = (7, 2)
+
+
+def subtract_business_days(day: datetime.date, count: int, *, country: str, subdivision: str = "") -> datetime.date:
+    """The `count`-th business day before `day` (never `day` itself)."""
+    remaining = count
+    while remaining:
+        day -= datetime.timedelta(days=1)
+        if is_business_day(day, country=country, subdivision=subdivision):
+            remaining -= 1
+    return day
+
+
+def partner_deadline(start: datetime.datetime, *, partner, days: int, time_zone: str) -> datetime.datetime:
+    """A deadline the partner must meet, in business days of the partner's country (holidays
+    included), closing at 23:59:59 in `time_zone` (the customer tenant's, as the claim's
+    other dates)."""
+    return business_deadline(start, time_zone=time_zone, country=partner.country, days=days)
+
+
+def reminder_moment(deadline: datetime.datetime, *, partner, days_before: int, time_zone: str) -> datetime.datetime:
+    """When the reminder `days_before` business days before `deadline` is due: the start
+    (00:00 in `time_zone`) of that business day."""
+    zone = ZoneInfo(time_zone)
+    day = subtract_business_days(deadline.astimezone(zone).date(), days_before, country=partner.country)
+    return datetime.datetime.combine(day, datetime.time(0, 0), tzinfo=zone)

@@ -4,6 +4,7 @@ Statuses change only through `claims.services` and `claims.pipeline`, which read
 transition table below; every change writes a `ClaimEvent` in the same transaction.
 """
 
+import datetime
 import uuid
 
 from django.conf import settings
@@ -26,6 +27,7 @@ class ClaimStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     OPTED_OUT = "opted_out", _("Opted out")
     ENDED = "ended", _("Ended")
+    DISPUTED = "disputed", _("Disputed")
 
 
 # The one table of allowed status changes, read by the services and by the tests.
@@ -38,9 +40,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ClaimStatus.ACTION_REQUIRED: frozenset(
         {ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.OPTED_OUT}
     ),
+    # Ended: the subscriptions ended, or the partner disassociated the customer
+    # (`disassociated_at` says which).
     ClaimStatus.APPROVED: frozenset({ClaimStatus.ENDED}),
     ClaimStatus.VALIDATION_FAILED: frozenset(),
-    ClaimStatus.REJECTED: frozenset(),
+    # A rejection can be disputed once (`disputed_at`); the reviewers uphold it (Rejected,
+    # `dispute_final`) or overturn it (the items go back to review).
+    ClaimStatus.REJECTED: frozenset({ClaimStatus.DISPUTED}),
+    ClaimStatus.DISPUTED: frozenset({ClaimStatus.UNDER_REVIEW, ClaimStatus.REJECTED}),
     ClaimStatus.OPTED_OUT: frozenset(),
     ClaimStatus.ENDED: frozenset(),
 }
@@ -74,6 +81,10 @@ class OfClaimQuerySet(models.QuerySet):
 
     def on_reviewers_desk(self):
         return self.filter(claim__status__in=REVIEW_STATUSES)
+
+
+# How long after a rejection the partner may dispute it (calendar days).
+DISPUTE_WINDOW = datetime.timedelta(days=30)
 
 
 class Activity(models.TextChoices):
@@ -145,6 +156,18 @@ class Claim(models.Model):
     opt_out_deadline = models.DateTimeField(_("opt-out deadline"), null=True, blank=True)
     review_due_at = models.DateTimeField(_("review due"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    # Partner action required: the answer is due by then (14 business days, partner's country).
+    response_due_at = models.DateTimeField(_("answer due"), null=True, blank=True)
+    # Disputing a rejection: once, within DISPUTE_WINDOW of `decided_at`.
+    disputed_at = models.DateTimeField(_("disputed"), null=True, blank=True)
+    dispute_answer_due_at = models.DateTimeField(_("dispute answer due"), null=True, blank=True)
+    dispute_final = models.BooleanField(_("rejection upheld after dispute"), default=False)
+    # The partner ended an approved association itself.
+    disassociated_at = models.DateTimeField(_("disassociated"), null=True, blank=True)
+    disassociated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    disassociation_reason = models.TextField(_("disassociation reason"), blank=True)
     # The opt-out link's secret; the link itself is signed, this makes it revocable.
     opt_out_nonce = models.UUIDField(default=uuid.uuid4, editable=False)
 
@@ -187,6 +210,11 @@ class Claim(models.Model):
         return self.status == ClaimStatus.DRAFT
 
     @property
+    def dispute_due_at(self):
+        """A rejection can be disputed until 30 days after it was decided."""
+        return self.decided_at + DISPUTE_WINDOW if self.decided_at else None
+
+    @property
     def needs_technical_contact(self) -> bool:
         return self.solution_area == SolutionArea.BUSINESS_APPLICATIONS
 
@@ -207,7 +235,8 @@ ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
     ItemOutcome.PENDING: frozenset({ItemOutcome.CONTESTED, ItemOutcome.APPROVED, ItemOutcome.REJECTED}),
     ItemOutcome.CONTESTED: frozenset({ItemOutcome.PENDING, ItemOutcome.APPROVED, ItemOutcome.REJECTED}),
     ItemOutcome.APPROVED: frozenset({ItemOutcome.ENDED}),
-    ItemOutcome.REJECTED: frozenset(),
+    # Rejected -> pending or contested: a dispute overturned sends the items back to review.
+    ItemOutcome.REJECTED: frozenset({ItemOutcome.PENDING, ItemOutcome.CONTESTED}),
     ItemOutcome.ENDED: frozenset(),
 }
 
@@ -365,6 +394,11 @@ class CustomerNoticeRole(models.TextChoices):
     DIRECTORY = "directory", _("Customer's notification address")
 
 
+class CustomerEmailPurpose(models.TextChoices):
+    OPT_OUT_NOTICE = "opt_out_notice", _("Opt-out notice")
+    DISASSOCIATION = "disassociation", _("Disassociation notice")
+
+
 class CustomerEmail(models.Model):
     """The outbox of customer notices: exactly one email per recipient per claim.
 
@@ -380,6 +414,10 @@ class CustomerEmail(models.Model):
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="customer_emails")
     recipient = models.EmailField(_("recipient"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    Purpose = CustomerEmailPurpose
+    purpose = models.CharField(
+        _("purpose"), max_length=16, choices=CustomerEmailPurpose.choices, default=CustomerEmailPurpose.OPT_OUT_NOTICE
+    )
     created_at = models.DateTimeField(_("queued"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -396,7 +434,12 @@ class CustomerEmail(models.Model):
         verbose_name = _("customer notice")
         verbose_name_plural = _("customer notices")
         constraints = [
-            models.UniqueConstraint(fields=["claim", "recipient"], name="one_customer_email_per_recipient"),
+            models.UniqueConstraint(
+                fields=["claim", "recipient", "purpose"], name="one_customer_email_per_recipient_and_purpose"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(purpose__in=CustomerEmailPurpose.values), name="customer_email_purpose_valid"
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=CustomerNoticeRole.values), name="customer_email_role_valid"
             ),
@@ -405,3 +448,25 @@ class CustomerEmail(models.Model):
 
     def __str__(self):
         return f"{self.recipient} ({self.claim_id})"
+
+
+class ReminderKind(models.TextChoices):
+    RESPONSE_7 = "response_7", _("Answer due in 7 business days")
+    RESPONSE_2 = "response_2", _("Answer due in 2 business days")
+
+
+class ClaimReminder(models.Model):
+    """A reminder sent to the partner, at most once per claim, kind and deadline: the periodic
+    job inserts this row first, so a second pass (or a second worker) sends nothing."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(_("kind"), max_length=16, choices=ReminderKind.choices)
+    due_at = models.DateTimeField(_("deadline reminded of"))
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "kind", "due_at"], name="one_reminder_per_claim_kind_deadline"),
+            models.CheckConstraint(condition=models.Q(kind__in=ReminderKind.values), name="claim_reminder_kind_valid"),
+        ]

@@ -21,7 +21,7 @@ from cpor.models import Program
 
 pytestmark = pytest.mark.django_db
 
-TERMINAL = {ClaimStatus.VALIDATION_FAILED, ClaimStatus.REJECTED, ClaimStatus.OPTED_OUT, ClaimStatus.ENDED}
+TERMINAL = {ClaimStatus.VALIDATION_FAILED, ClaimStatus.OPTED_OUT, ClaimStatus.ENDED}
 
 
 def test_every_status_has_a_row_in_the_transition_table():
@@ -31,6 +31,11 @@ def test_every_status_has_a_row_in_the_transition_table():
 def test_terminal_statuses_lead_nowhere():
     for status in TERMINAL:
         assert TRANSITIONS[status] == frozenset()
+
+
+def test_a_rejection_leads_only_to_a_dispute_answered_by_review_or_a_final_rejection():
+    assert TRANSITIONS[ClaimStatus.REJECTED] == {ClaimStatus.DISPUTED}
+    assert TRANSITIONS[ClaimStatus.DISPUTED] == {ClaimStatus.UNDER_REVIEW, ClaimStatus.REJECTED}
 
 
 def test_a_submitted_claim_cannot_go_back_to_draft():
@@ -134,8 +139,10 @@ def test_every_outcome_has_a_row_in_the_item_transition_table():
     assert set(ITEM_TRANSITIONS) == set(ItemOutcome.values)
 
 
-def test_rejected_and_ended_items_lead_nowhere_and_an_approved_item_can_only_end():
-    assert ITEM_TRANSITIONS[ItemOutcome.REJECTED] == ITEM_TRANSITIONS[ItemOutcome.ENDED] == frozenset()
+def test_ended_items_lead_nowhere_rejected_ones_only_back_to_review_and_an_approved_item_can_only_end():
+    assert ITEM_TRANSITIONS[ItemOutcome.ENDED] == frozenset()
+    # A dispute overturned sends rejected items back to review (pending, or contested).
+    assert ITEM_TRANSITIONS[ItemOutcome.REJECTED] == {ItemOutcome.PENDING, ItemOutcome.CONTESTED}
     assert ITEM_TRANSITIONS[ItemOutcome.APPROVED] == {ItemOutcome.ENDED}
 
 
