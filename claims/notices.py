@@ -44,7 +44,9 @@ def queue_customer_notices(claim: Claim) -> None:
         if not address or address in seen:
             continue
         seen.add(address)
-        CustomerEmail.objects.get_or_create(claim=claim, recipient=address, defaults={"role": role})
+        CustomerEmail.objects.get_or_create(
+            claim=claim, recipient=address, purpose=CustomerEmail.Purpose.OPT_OUT_NOTICE, defaults={"role": role}
+        )
     transaction.on_commit(lambda: _enqueue_customer_emails(claim.pk))
 
 
@@ -125,7 +127,10 @@ def customer_emails_send(*, claim_id: int) -> int:
     out and the notice shows as failed in the admin.
     """
     sent = 0
-    unsent = CustomerEmail.objects.filter(claim_id=claim_id, sent_at__isnull=True)
+    # The opt-out notices only: a disassociation notice has its own sender (claims.followup).
+    unsent = CustomerEmail.objects.filter(
+        claim_id=claim_id, sent_at__isnull=True, purpose=CustomerEmail.Purpose.OPT_OUT_NOTICE
+    )
     row_ids = [
         pk
         for pk, role in sorted(
@@ -194,7 +199,9 @@ def customer_emails_retry() -> int:
     claims in review."""
     sent = 0
     claim_ids = set(
-        CustomerEmail.objects.on_reviewers_desk().filter(outbox.due(timezone.now())).values_list("claim_id", flat=True)
+        CustomerEmail.objects.on_reviewers_desk()
+        .filter(outbox.due(timezone.now()), purpose=CustomerEmail.Purpose.OPT_OUT_NOTICE)
+        .values_list("claim_id", flat=True)
     )
     for claim_id in claim_ids:
         try:

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_noop
 from cpor import access
 from tenants.models import LegacyAssociation
 
-from . import lifecycle
+from . import deadlines, lifecycle, validation
 from .lifecycle import ClaimError
 from .models import (
     REVIEW_STATUSES,
@@ -194,6 +194,7 @@ def claim_request_information(*, reviewer, claim_id, message: str) -> Claim:
                 % {"status": claim.get_status_display()}
             )
         comment = _tell_partner(claim, reviewer, message)
+        claim.response_due_at = response_deadline(claim, timezone.now())
         lifecycle.transition(
             claim,
             ClaimStatus.ACTION_REQUIRED,
@@ -201,8 +202,21 @@ def claim_request_information(*, reviewer, claim_id, message: str) -> Claim:
             actor=reviewer,
             reason=message,
             data={"comment": comment.pk},
+            fields=["response_due_at"],
         )
     return claim
+
+
+def claim_time_zone(claim: Claim) -> str:
+    """The zone a claim's dates close in: its customer's, as the opt-out deadline."""
+    return claim.tenant.time_zone if claim.tenant_id else settings.TIME_ZONE
+
+
+def response_deadline(claim: Claim, start: datetime.datetime) -> datetime.datetime:
+    """The partner answers within 14 business days of the partner's country."""
+    return deadlines.partner_deadline(
+        start, partner=claim.partner, days=deadlines.RESPONSE_BUSINESS_DAYS, time_zone=claim_time_zone(claim)
+    )
 
 
 # --- Rejection --------------------------------------------------------------------------------
@@ -231,37 +245,136 @@ def claim_reject(*, reviewer, claim_id, reason: str, note: str = "") -> Claim:
                 _("Only a claim under review or waiting for the partner can be rejected; it is %(status)s.")
                 % {"status": claim.get_status_display()}
             )
-        now = timezone.now()
-        undecided = list(
-            claim.items.filter(outcome__in=UNDECIDED).select_related("product", "subscription", "workload")
-        )
-        lifecycle.item_move(undecided, ItemOutcome.REJECTED, now=now)
-        label = str(RejectionReason(reason).label)
-        event_reason = f"{label}: {note}" if note else label
-        data = {"rejection_reason": reason, "note": note, "items": [_item_name(item) for item in undecided]}
-        if note:
-            with _in_partner_language(claim):
-                _tell_partner(
-                    claim,
-                    reviewer,
-                    _("The claim was rejected (%(reason)s): %(note)s")
-                    % {"reason": RejectionReason(reason).label, "note": note},
-                )
-        if claim.items.filter(outcome=ItemOutcome.APPROVED).exists():
-            lifecycle.record_event(claim, action=ITEMS_REJECTED, actor=reviewer, reason=event_reason, data=data)
-            _settle(claim, reviewer=reviewer)
-        else:
-            claim.rejection_reason = reason
-            claim.decided_at = now
-            lifecycle.transition(
+        _reject_undecided(claim, actor=reviewer, reason=reason, note=note)
+    return claim
+
+
+def _reject_undecided(claim: Claim, *, actor, reason: str, note: str = "", now=None) -> None:
+    """Reject a locked claim's undecided items for `reason`: the claim becomes Rejected, or
+    Approved if an item was already approved in arbitration."""
+    now = now or timezone.now()
+    undecided = list(claim.items.filter(outcome__in=UNDECIDED).select_related("product", "subscription", "workload"))
+    lifecycle.item_move(undecided, ItemOutcome.REJECTED, now=now)
+    label = str(RejectionReason(reason).label)
+    event_reason = f"{label}: {note}" if note else label
+    data = {"rejection_reason": reason, "note": note, "items": [_item_name(item) for item in undecided]}
+    if note:
+        with _in_partner_language(claim):
+            _tell_partner(
                 claim,
-                ClaimStatus.REJECTED,
-                action="rejected",
-                actor=reviewer,
-                reason=event_reason,
-                data=data,
-                fields=["rejection_reason", "decided_at"],
+                actor,
+                _("The claim was rejected (%(reason)s): %(note)s")
+                % {"reason": RejectionReason(reason).label, "note": note},
             )
+    claim.response_due_at = None
+    if claim.items.filter(outcome=ItemOutcome.APPROVED).exists():
+        lifecycle.record_event(claim, action=ITEMS_REJECTED, actor=actor, reason=event_reason, data=data)
+        claim.save(update_fields=["response_due_at", "updated_at"])
+        _settle(claim, reviewer=actor)
+    else:
+        claim.rejection_reason = reason
+        claim.decided_at = now
+        lifecycle.transition(
+            claim,
+            ClaimStatus.REJECTED,
+            action="rejected",
+            actor=actor,
+            reason=event_reason,
+            data=data,
+            fields=["rejection_reason", "decided_at", "response_due_at"],
+        )
+
+
+# --- Disputes (the partner's, answered by reviewers) -----------------------------------------
+
+DISPUTE_UPHELD = "dispute_upheld"
+DISPUTE_OVERTURNED = "dispute_overturned"
+
+
+def _lock_disputed(claim_id) -> Claim:
+    claim = _lock(claim_id)
+    if claim.status != ClaimStatus.DISPUTED:
+        raise ClaimError(
+            _("Only a disputed claim can be upheld or overturned; it is %(status)s.")
+            % {"status": claim.get_status_display()}
+        )
+    return claim
+
+
+def dispute_uphold(*, reviewer, claim_id, note: str) -> Claim:
+    """The rejection stands and becomes final: Disputed → Rejected, no further dispute."""
+    _require_reviewer(reviewer)
+    note = _require_rationale(note)
+    with transaction.atomic():
+        claim = _lock_disputed(claim_id)
+        claim.dispute_final = True
+        claim.dispute_answer_due_at = None
+        with _in_partner_language(claim):
+            _tell_partner(
+                claim, reviewer, _with_note(_("The reviewers upheld the rejection after your dispute."), note)
+            )
+        lifecycle.transition(
+            claim,
+            ClaimStatus.REJECTED,
+            action=DISPUTE_UPHELD,
+            actor=reviewer,
+            reason=note,
+            fields=["dispute_final", "dispute_answer_due_at"],
+        )
+    return claim
+
+
+def dispute_overturn(*, reviewer, claim_id, note: str) -> Claim:
+    """The rejection is overturned: Disputed → Under review, and the rejected items go back
+    to review, to be approved by the usual rules: pending (the approval timer approves them
+    once the opt-out window has closed), or contested when another partner holds or claims
+    the item meanwhile (arbitration)."""
+    _require_reviewer(reviewer)
+    note = _require_rationale(note)
+    from . import pipeline  # the pipeline's contest rule, shared with validation
+
+    with transaction.atomic():
+        # This claim and every open claim on its items, in primary-key order (as validation).
+        locked = lifecycle.lock_claims_in_order({claim_id, *pipeline._rival_claim_ids(claim_id)})
+        if claim_id not in locked:
+            raise Http404
+        claim = _lock_disputed(claim_id)
+        locked[claim.pk] = claim
+        now = timezone.now()
+        rejected = list(
+            claim.items.filter(outcome=ItemOutcome.REJECTED).select_related("product", "subscription", "workload")
+        )
+        lifecycle.item_move(rejected, ItemOutcome.PENDING, now=now)
+        claim.rejection_reason = ""
+        claim.decided_at = None
+        claim.dispute_answer_due_at = None
+        with _in_partner_language(claim):
+            _tell_partner(
+                claim,
+                reviewer,
+                _with_note(
+                    _("The reviewers overturned the rejection after your dispute: the claim is back under review."),
+                    note,
+                ),
+            )
+        lifecycle.transition(
+            claim,
+            ClaimStatus.UNDER_REVIEW,
+            action=DISPUTE_OVERTURNED,
+            actor=reviewer,
+            reason=note,
+            data={"items": [item.pk for item in rejected]},
+            fields=["rejection_reason", "decided_at", "dispute_answer_due_at"],
+        )
+        contested = [
+            item
+            for item in rejected
+            if validation.claim_competes(
+                claim, item_key=item.item_key, program=item.program, subscription=item.subscription
+            )
+        ]
+        if contested:
+            pipeline._contest(claim, contested, locked)
     return claim
 
 

@@ -30,13 +30,26 @@ from cpor import access
 from cpor.models import MpnId
 from tenants.models import LIVE_SUBSCRIPTION_STATUSES, Product, SolutionArea, Tenant, Workload
 
-from . import tasks, uploads, validation
-from .lifecycle import ClaimError, record_event, transition
-from .models import ACTIVITY_PROGRAMS, Activity, Claim, ClaimItem, ClaimStatus, Comment, ProofOfExecution
+from . import deadlines, tasks, uploads, validation
+from .lifecycle import ClaimError, item_move, record_event, transition
+from .models import (
+    ACTIVITY_PROGRAMS,
+    Activity,
+    Claim,
+    ClaimItem,
+    ClaimStatus,
+    Comment,
+    ItemOutcome,
+    ProofOfExecution,
+)
 from .validation import Problem
 
 # A reviewer's request for information is answered by a partner comment or more PoE.
 PARTNER_RESPONDED = "partner_responded"
+
+# After submission, proof of execution is added when a reviewer asks for it, and to an
+# approved claim (newer proof, which arbitration shows first).
+PROOF_STATUSES = (ClaimStatus.DRAFT, ClaimStatus.ACTION_REQUIRED, ClaimStatus.APPROVED)
 
 # Enough for any real statement of work; stops a runaway loop of uploads.
 MAX_PROOFS_PER_CLAIM = 20
@@ -421,35 +434,44 @@ def claim_add_proofs(*, user, claim_id, files: Sequence) -> list[ProofOfExecutio
     if not files:
         raise ClaimError(_("Choose or drop at least one file."))
     content_types = [uploads.check_poe(upload) for upload in files]
-    stored: list[str] = []
-    added: list[ProofOfExecution] = []
     with transaction.atomic():
         claim = _lock_own_claim(partner, claim_id)
-        if claim.status not in (ClaimStatus.DRAFT, ClaimStatus.ACTION_REQUIRED):
+        if claim.status not in PROOF_STATUSES:
             raise ClaimError(
-                _("Proof of execution can be added after submission only when a reviewer asks for more information.")
-            )
-        if claim.proofs.count() + len(files) > MAX_PROOFS_PER_CLAIM:
-            raise ClaimError(_("A claim can hold at most %(count)d files.") % {"count": MAX_PROOFS_PER_CLAIM})
-        # A rolled-back transaction must not leave the stored files behind.
-        try:
-            for upload, content_type in zip(files, content_types, strict=True):
-                proof = ProofOfExecution(
-                    claim=claim,
-                    original_name=uploads.safe_original_name(upload.name),
-                    content_type=content_type,
-                    size=upload.size,
-                    uploaded_by=user,
+                _(
+                    "Proof of execution can be added after submission only when a reviewer asks for more "
+                    "information, or to an approved claim."
                 )
-                proof.file.save("poe", upload, save=False)
-                stored.append(proof.file.name)
-                proof.save()
-                record_event(claim, action="poe_added", actor=user, data={"file": proof.original_name})
-                added.append(proof)
-            _answer_information_request(claim, user)
-        except Exception:
-            uploads.delete_stored_files(stored)
-            raise
+            )
+        added = _store_proofs(claim, user, files, content_types)
+        _answer_information_request(claim, user)
+    return added
+
+
+def _store_proofs(claim: Claim, user, files: Sequence, content_types: Sequence[str]) -> list[ProofOfExecution]:
+    """Store checked files on a locked claim, each with its event; a rolled-back transaction
+    leaves no stored file behind."""
+    if claim.proofs.count() + len(files) > MAX_PROOFS_PER_CLAIM:
+        raise ClaimError(_("A claim can hold at most %(count)d files.") % {"count": MAX_PROOFS_PER_CLAIM})
+    stored: list[str] = []
+    added: list[ProofOfExecution] = []
+    try:
+        for upload, content_type in zip(files, content_types, strict=True):
+            proof = ProofOfExecution(
+                claim=claim,
+                original_name=uploads.safe_original_name(upload.name),
+                content_type=content_type,
+                size=upload.size,
+                uploaded_by=user,
+            )
+            proof.file.save("poe", upload, save=False)
+            stored.append(proof.file.name)
+            proof.save()
+            record_event(claim, action="poe_added", actor=user, data={"file": proof.original_name})
+            added.append(proof)
+    except Exception:
+        uploads.delete_stored_files(stored)
+        raise
     return added
 
 
@@ -490,7 +512,107 @@ def claim_add_comment(*, user, claim_id, body: str) -> Comment:
 
 def _answer_information_request(claim: Claim, user) -> None:
     if claim.status == ClaimStatus.ACTION_REQUIRED:
-        transition(claim, ClaimStatus.UNDER_REVIEW, action=PARTNER_RESPONDED, actor=user)
+        claim.response_due_at = None
+        transition(claim, ClaimStatus.UNDER_REVIEW, action=PARTNER_RESPONDED, actor=user, fields=["response_due_at"])
+
+
+# --- After the decision: dispute a rejection, disassociate a customer -----------------------
+
+DISPUTED = "disputed"
+DISASSOCIATED = "disassociated"
+
+
+def dispute_refusal(claim: Claim, now=None) -> str | None:
+    """Why this claim's rejection cannot be disputed (now), or None if it can: the same
+    sentence the claim page shows instead of the Dispute button."""
+    now = now or timezone.now()
+    if claim.status == ClaimStatus.DISPUTED:
+        return _("This rejection is already disputed: the reviewers answer within five business days.")
+    if claim.status != ClaimStatus.REJECTED:
+        return _("Only a rejected claim can be disputed.")
+    if claim.dispute_final or claim.disputed_at is not None:
+        return _(
+            "This rejection was already disputed once and the decision is final. If the situation has changed, "
+            "file a new claim."
+        )
+    if claim.dispute_due_at is None or now > claim.dispute_due_at:
+        return _("A rejection can be disputed only within 30 days. If the situation has changed, file a new claim.")
+    return None
+
+
+def claim_dispute(*, user, claim_id, justification: str, files: Sequence = ()) -> Claim:
+    """Dispute a rejection, once, within 30 days of it, with a required justification and
+    optionally new proof of execution: Rejected → Disputed. The justification is posted as
+    the partner's comment; reviewers answer within five business days."""
+    from .review import claim_time_zone
+
+    partner = _filer_partner(user)
+    justification = (justification or "").strip()
+    if not justification:
+        raise ClaimError(_("Explain why the rejection should be reconsidered."))
+    content_types = [uploads.check_poe(upload) for upload in files]
+    with transaction.atomic():
+        claim = _lock_own_claim(partner, claim_id)
+        now = timezone.now()
+        refusal = dispute_refusal(claim, now)
+        if refusal:
+            raise ClaimError(refusal)
+        if files:
+            _store_proofs(claim, user, files, content_types)
+        comment = Comment.objects.create(claim=claim, author=user, body=justification, is_internal=False)
+        claim.disputed_at = now
+        claim.dispute_answer_due_at = deadlines.partner_deadline(
+            now, partner=claim.partner, days=deadlines.DISPUTE_ANSWER_BUSINESS_DAYS, time_zone=claim_time_zone(claim)
+        )
+        transition(
+            claim,
+            ClaimStatus.DISPUTED,
+            action=DISPUTED,
+            actor=user,
+            reason=justification,
+            data={"comment": comment.pk, "dispute_answer_due_at": claim.dispute_answer_due_at.isoformat()},
+            fields=["disputed_at", "dispute_answer_due_at"],
+        )
+    return claim
+
+
+def claim_disassociate(*, user, claim_id, reason: str) -> Claim:
+    """On an approved claim, end the association with the customer, with a required reason:
+    its items end (free for other partners), usage data stops, the claim shows who
+    disassociated it, and the customer's contacts are emailed."""
+    from .followup import queue_disassociation_emails
+
+    partner = _filer_partner(user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClaimError(_("Give the reason for the disassociation."))
+    with transaction.atomic():
+        claim = _lock_own_claim(partner, claim_id)
+        if claim.status != ClaimStatus.APPROVED:
+            raise ClaimError(
+                _("Only an approved claim can be disassociated; this one is %(status)s.")
+                % {"status": claim.get_status_display()}
+            )
+        now = timezone.now()
+        items = item_move(
+            claim.items.filter(outcome=ItemOutcome.APPROVED).select_related("product", "subscription", "workload"),
+            ItemOutcome.ENDED,
+            now=now,
+        )
+        claim.disassociated_at = now
+        claim.disassociated_by = user
+        claim.disassociation_reason = reason
+        transition(
+            claim,
+            ClaimStatus.ENDED,
+            action=DISASSOCIATED,
+            actor=user,
+            reason=reason,
+            data={"items": [item.pk for item in items]},
+            fields=["disassociated_at", "disassociated_by", "disassociation_reason"],
+        )
+        queue_disassociation_emails(claim)
+    return claim
 
 
 # --- Submission ------------------------------------------------------------------------
