@@ -31,7 +31,7 @@ from cpor.admin_mixins import OutboxAdminMixin, OutboxStateFilter, ReadOnlyAdmin
 from cpor.models import MpnId, Partner
 
 from . import presentation, review
-from .forms import DecideForm, RejectForm, RequestInformationForm, ReviewerCommentForm
+from .forms import DecideForm, DisputeAnswerForm, RejectForm, RequestInformationForm, ReviewerCommentForm
 from .lifecycle import ClaimError
 from .models import REVIEW_STATUSES, Claim, ClaimEvent, ClaimStatus, Comment, CustomerEmail
 from .selectors import CappedPaginator
@@ -377,6 +377,9 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             if claim.status == ClaimStatus.UNDER_REVIEW
             else None,
             "reject_form": RejectForm(auto_id="id_reject_%s") if claim.status in REVIEW_STATUSES else None,
+            "dispute_form": DisputeAnswerForm(auto_id="id_dispute_%s")
+            if claim.status == ClaimStatus.DISPUTED
+            else None,
         }
 
     # Reviewer views.
@@ -399,6 +402,11 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
                 name="claims_claim_request_information",
             ),
             path("<int:claim_id>/reject/", reviewer_view(self.reject_view, True), name="claims_claim_reject"),
+            path(
+                "<int:claim_id>/dispute-answer/",
+                reviewer_view(self.dispute_answer_view, True),
+                name="claims_claim_dispute_answer",
+            ),
             path("items/<int:item_id>/arbitrate/", reviewer_view(self.arbitrate_view), name="claims_claim_arbitrate"),
             path("arbitrations/", reviewer_view(self.arbitration_queue_view), name="claims_claim_arbitration_queue"),
             path(
@@ -473,6 +481,20 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
                 reviewer=request.user, claim_id=claim_id, reason=data["reason"], note=data["note"]
             ),
             _("Claim rejected."),
+        )
+
+    def dispute_answer_view(self, request, claim_id):
+        """Uphold or overturn, as the button pressed says."""
+        if request.POST.get("decision") == "overturn":
+            service, success = review.dispute_overturn, _("Rejection overturned: the claim is back under review.")
+        else:
+            service, success = review.dispute_uphold, _("Rejection upheld: it is now final.")
+        return self._act(
+            request,
+            claim_id,
+            DisputeAnswerForm(request.POST),
+            lambda data: service(reviewer=request.user, claim_id=claim_id, note=data["note"]),
+            success,
         )
 
     def arbitrate_view(self, request, item_id):

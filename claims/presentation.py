@@ -43,6 +43,7 @@ STATUS_MEANINGS = {
     ClaimStatus.ENDED: gettext_lazy(
         "The association has ended: the subscriptions it claimed are no longer active or in grace."
     ),
+    ClaimStatus.DISPUTED: gettext_lazy("You disputed the rejection. The reviewers are looking at it again."),
 }
 
 STATUS_NEXT_STEPS = {
@@ -72,6 +73,10 @@ STATUS_NEXT_STEPS = {
     ),
     ClaimStatus.OPTED_OUT: gettext_lazy("Nothing more happens on this claim."),
     ClaimStatus.ENDED: gettext_lazy("To continue earning incentives, claim the new subscription in a new claim."),
+    ClaimStatus.DISPUTED: gettext_lazy(
+        "The reviewers answer within five business days: they uphold the rejection (final) or overturn it (the "
+        "items go back to review)."
+    ),
 }
 
 OUTCOME_MEANINGS = {
@@ -95,6 +100,7 @@ STATUS_BADGES = {
     ClaimStatus.REJECTED: "danger",
     ClaimStatus.OPTED_OUT: "dark",
     ClaimStatus.ENDED: "dark",
+    ClaimStatus.DISPUTED: "warning",
 }
 
 # The actions recorded on claims, by every part of the application. An action not listed
@@ -128,6 +134,12 @@ EVENT_LABELS = {
     "item_rejected": gettext_lazy("Item rejected"),
     "items_rejected": gettext_lazy("Items rejected"),
     "rejected": gettext_lazy("Claim rejected"),
+    # After the decision (claims.services, claims.review, claims.followup).
+    "disputed": gettext_lazy("Rejection disputed"),
+    "dispute_upheld": gettext_lazy("Dispute answered: rejection upheld"),
+    "dispute_overturned": gettext_lazy("Dispute answered: rejection overturned"),
+    "disassociated": gettext_lazy("Customer disassociated"),
+    "response_reminder": gettext_lazy("Reminder: answer due"),
 }
 
 
@@ -144,6 +156,9 @@ class StatusText:
     meaning: str
     next_step: str
     opt_out_deadline: str = ""  # shown while the customer may still opt out
+    response_due_at: str = ""  # Partner action required: the answer is due by then
+    dispute_due_at: str = ""  # Rejected: a dispute is possible until then
+    dispute_answer_due_at: str = ""  # Disputed: the reviewers answer by then
 
 
 def status_text(claim) -> StatusText:
@@ -153,6 +168,18 @@ def status_text(claim) -> StatusText:
     next_step = str(STATUS_NEXT_STEPS[status])
     if status == ClaimStatus.REJECTED and claim.rejection_reason:
         meaning = _("The claim was rejected: %(reason)s.") % {"reason": claim.get_rejection_reason_display()}
+    if status == ClaimStatus.ENDED and claim.disassociated_at:
+        meaning = _("%(user)s disassociated this customer on %(date)s: %(reason)s") % {
+            "user": actor_label(claim.disassociated_by),
+            "date": format_moment(claim.disassociated_at),
+            "reason": claim.disassociation_reason,
+        }
+        next_step = _("The items are free for other partners. To work with this customer again, file a new claim.")
+    if status == ClaimStatus.REJECTED and claim.dispute_final:
+        next_step = _(
+            "The rejection was upheld after your dispute and is final. If the situation changes, file a new claim."
+        )
+    zone = claim.tenant.time_zone if claim.tenant_id else None
     deadline = ""
     if status in REVIEW_STATUSES and claim.opt_out_deadline:
         deadline = format_moment(claim.opt_out_deadline, time_zone=claim.tenant.time_zone if claim.tenant else None)
@@ -163,6 +190,15 @@ def status_text(claim) -> StatusText:
         meaning=meaning,
         next_step=next_step,
         opt_out_deadline=deadline,
+        response_due_at=format_moment(claim.response_due_at, time_zone=zone)
+        if status == ClaimStatus.ACTION_REQUIRED and claim.response_due_at
+        else "",
+        dispute_due_at=format_moment(claim.dispute_due_at, time_zone=zone)
+        if status == ClaimStatus.REJECTED and claim.dispute_due_at
+        else "",
+        dispute_answer_due_at=format_moment(claim.dispute_answer_due_at, time_zone=zone)
+        if status == ClaimStatus.DISPUTED and claim.dispute_answer_due_at
+        else "",
     )
 
 

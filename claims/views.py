@@ -25,7 +25,7 @@ from cpor.csvfiles import csv_line_writer, safe_cell
 from tenants.models import SolutionArea
 
 from . import presentation, selectors, services
-from .forms import ClaimFilterForm, CommentForm, ProofUploadForm, mpn_label
+from .forms import ClaimFilterForm, CommentForm, DisassociateForm, DisputeForm, ProofUploadForm, mpn_label
 from .lifecycle import ClaimError
 from .models import REVIEW_STATUSES, Activity, ClaimStatus, ItemOutcome
 
@@ -301,6 +301,10 @@ def claim_detail(request, pk):
         for line in group["lines"]:
             line.meaning = presentation.OUTCOME_MEANINGS.get(line.outcome, "")
     is_draft = claim.status == ClaimStatus.DRAFT
+    # Why there is no Dispute button, on a rejected (or disputed) claim only.
+    dispute_refusal = (
+        services.dispute_refusal(claim) if claim.status in (ClaimStatus.REJECTED, ClaimStatus.DISPUTED) else None
+    )
     return render(
         request,
         "claims/detail.html",
@@ -321,7 +325,12 @@ def claim_detail(request, pk):
             "competing": selectors.claim_competing_labels(claim) if is_draft else [],
             "resume_url": _resume_url(claim) if is_draft else None,
             "comment_form": CommentForm() if can_file and not is_draft else None,
-            "poe_form": ProofUploadForm() if can_file and claim.status == ClaimStatus.ACTION_REQUIRED else None,
+            "poe_form": ProofUploadForm()
+            if can_file and claim.status in services.PROOF_STATUSES and not is_draft
+            else None,
+            "dispute_refusal": dispute_refusal,
+            "dispute_form": DisputeForm() if can_file and dispute_refusal is None else None,
+            "disassociate_form": DisassociateForm() if can_file and claim.status == ClaimStatus.APPROVED else None,
             "review_overdue": bool(
                 claim.review_due_at and claim.review_due_at < timezone.now() and claim.status in REVIEW_STATUSES
             ),
@@ -377,6 +386,49 @@ def claim_add_proof(request, pk):
     else:
         messages.success(request, _("Proof of execution added."))
     return redirect(reverse("claims:detail", args=[claim.pk]) + "#proof")
+
+
+@require_POST
+@partner_required(access.FILE_CLAIMS)
+def claim_dispute(request, pk):
+    """Dispute a rejection, once, within 30 days, with a justification and optional new PoE."""
+    claim = selectors.claim_get_for_user(request.user, pk)
+    form = DisputeForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(reverse("claims:detail", args=[claim.pk]) + "#status")
+    try:
+        services.claim_dispute(
+            user=request.user,
+            claim_id=claim.pk,
+            justification=form.cleaned_data["justification"],
+            files=form.cleaned_data["files"] or (),
+        )
+    except ClaimError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Your dispute was sent. The reviewers answer within five business days."))
+    return redirect(reverse("claims:detail", args=[claim.pk]) + "#status")
+
+
+@require_POST
+@partner_required(access.FILE_CLAIMS)
+def claim_disassociate(request, pk):
+    """End an approved association with the customer, with a reason."""
+    claim = selectors.claim_get_for_user(request.user, pk)
+    form = DisassociateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["reason"]))
+        return redirect(reverse("claims:detail", args=[claim.pk]) + "#status")
+    try:
+        services.claim_disassociate(user=request.user, claim_id=claim.pk, reason=form.cleaned_data["reason"])
+    except ClaimError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The customer was disassociated. Its contacts are told by email."))
+    return redirect(reverse("claims:detail", args=[claim.pk]) + "#status")
 
 
 @partner_required()

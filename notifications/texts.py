@@ -8,16 +8,20 @@ event data is never shown as such, since it may name another partner's claim.
 from dataclasses import dataclass
 
 from django.db.models import F, Q
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from claims.models import ClaimEvent, ClaimStatus, RejectionReason
-from claims.presentation import STATUS_MEANINGS
+from claims.presentation import STATUS_MEANINGS, format_moment
 from claims.validation import Problem
 
 # Item events written by the reviewers' arbitration (claims.review) and by validation when
 # another partner holds or claims an item.
 COMPETING_ACTIONS = ("competing_claim", "item_contested")
 ITEM_ACTIONS = (*COMPETING_ACTIONS, "item_rejected", "item_ended", "arbitration_won")
+# Events that change no status but that the partner must hear of: a reminder that an answer
+# to a reviewer's request is due (claims.followup).
+REMINDER_ACTIONS = ("response_reminder",)
 
 # The statuses the partner contact is told about (PRODUCT.md section 6).
 NOTIFIED_STATUSES = (
@@ -29,6 +33,7 @@ NOTIFIED_STATUSES = (
     ClaimStatus.REJECTED,
     ClaimStatus.OPTED_OUT,
     ClaimStatus.ENDED,
+    ClaimStatus.DISPUTED,
 )
 
 
@@ -42,7 +47,7 @@ def is_notified(event: ClaimEvent) -> bool:
     """Whether the partner is told about this event. Reviewers' internal notes never are."""
     if (event.data or {}).get("internal"):
         return False
-    if event.action in ITEM_ACTIONS:
+    if event.action in ITEM_ACTIONS or event.action in REMINDER_ACTIONS:
         return True
     return event.to_status in NOTIFIED_STATUSES and event.to_status != event.from_status
 
@@ -53,7 +58,8 @@ def notified_events():
     # Written as "no such key, or false" rather than exclude(internal=True): in SQL a missing
     # key compares as NULL, and NOT NULL would drop every ordinary event.
     not_internal = Q(data__internal__isnull=True) | Q(data__internal=False)
-    return ClaimEvent.objects.filter(status_change | Q(action__in=ITEM_ACTIONS)).filter(not_internal)
+    actions = Q(action__in=(*ITEM_ACTIONS, *REMINDER_ACTIONS))
+    return ClaimEvent.objects.filter(status_change | actions).filter(not_internal)
 
 
 def _item_label(event: ClaimEvent) -> str:
@@ -64,6 +70,10 @@ def _item_label(event: ClaimEvent) -> str:
             if item.pk == item_id:
                 return f"{item.label} ({item.program})" if item.program else item.label
     return _("an item of this claim")
+
+
+def _deadline(moment, claim) -> str:
+    return format_moment(moment, time_zone=claim.tenant.time_zone if claim.tenant_id else None) if moment else ""
 
 
 def describe(event: ClaimEvent) -> EventText:
@@ -103,6 +113,17 @@ def describe(event: ClaimEvent) -> EventText:
                 % {"item": _item_label(event)},
             ),
         )
+    if action == "response_reminder":
+        return EventText(
+            _("Answer due soon"),
+            (
+                _(
+                    "A reviewer is waiting for your answer. Answer in the claim's comments or add proof of execution "
+                    "by %(deadline)s, or the undecided items will be rejected (No response)."
+                )
+                % {"deadline": _deadline(parse_datetime((event.data or {}).get("response_due_at") or ""), claim)},
+            ),
+        )
     status = event.to_status
     title = str(ClaimStatus(status).label) if status in ClaimStatus.values else action
     # What the status means, as the claim page says it: one text, translated once.
@@ -113,4 +134,12 @@ def describe(event: ClaimEvent) -> EventText:
         lines = [_("The claim was rejected: %(reason)s.") % {"reason": claim.get_rejection_reason_display()}]
     if status == ClaimStatus.UNDER_REVIEW and event.from_status == ClaimStatus.ACTION_REQUIRED:
         lines = [_("Your answer was received: the claim is back under review.")]
+    if status == ClaimStatus.ACTION_REQUIRED and claim.response_due_at:
+        lines.append(_("Answer by %(deadline)s.") % {"deadline": _deadline(claim.response_due_at, claim)})
+    if status == ClaimStatus.UNDER_REVIEW and event.from_status == ClaimStatus.DISPUTED:
+        lines = [_("The reviewers overturned the rejection after your dispute: the claim is back under review.")]
+    if status == ClaimStatus.REJECTED and event.from_status == ClaimStatus.DISPUTED:
+        lines = [_("The reviewers upheld the rejection after your dispute. The decision is final.")]
+    if status == ClaimStatus.ENDED and event.action == "disassociated":
+        lines = [_("Your organisation disassociated this customer. Its usage data is no longer shown.")]
     return EventText(title, tuple(lines))

@@ -146,6 +146,8 @@ PARTNER_SITE = {
     "claims:detail": Partner(ALL_ROLES, ("get",), _claim),
     "claims:comment": Partner(FILE, ("post",), _claim),
     "claims:proof_add": Partner(FILE, ("post",), _claim),
+    "claims:dispute": Partner(FILE, ("post",), _claim),
+    "claims:disassociate": Partner(FILE, ("post",), _claim),
     "claims:proof_download": Partner(ALL_ROLES, ("get",), lambda world, user: {"pk": world.proof.pk}),
     "claims:proof_template": Partner(),
     # The wizard: the Incentives admin only, on their partner's drafts.
@@ -249,6 +251,9 @@ ADMIN_SITE = {
         methods=("post",), kwargs=lambda world: {"claim_id": world.under_review.pk}
     ),
     "admin:claims_claim_reject": Admin(methods=("post",), kwargs=lambda world: {"claim_id": world.under_review.pk}),
+    "admin:claims_claim_dispute_answer": Admin(
+        methods=("post",), kwargs=lambda world: {"claim_id": world.under_review.pk}
+    ),
     "admin:claims_claim_arbitrate": Admin(kwargs=lambda world: {"item_id": world.item.pk}),
     "admin:claims_claim_arbitration_queue": Admin(),
     "admin:claims_claim_proof_download": Admin(kwargs=lambda world: {"proof_id": world.proof.pk}),

@@ -7,8 +7,17 @@ nothing is created. The services check it all again before writing.
 One module a concern: filters, wizard, uploads, review, usage; what they share in common."""
 
 from .common import DOMAIN_RE, MpnChoiceField, back_button, hidden_errors_to_top, mpn_label, server_validated_helper
+from .decision import DisassociateForm, DisputeForm
 from .filters import ClaimFilterForm
-from .review import MESSAGE_MAX_LENGTH, CommentForm, DecideForm, RejectForm, RequestInformationForm, ReviewerCommentForm
+from .review import (
+    MESSAGE_MAX_LENGTH,
+    CommentForm,
+    DecideForm,
+    DisputeAnswerForm,
+    RejectForm,
+    RequestInformationForm,
+    ReviewerCommentForm,
+)
 from .uploads import MultipleFileField, MultipleFileInput, ProofUploadForm
 from .usage import MonthField, TenantIdField, UsageFilterForm
 from .wizard import (
@@ -25,6 +34,9 @@ from .wizard import (
 )
 
 __all__ = [
+    "DisassociateForm",
+    "DisputeAnswerForm",
+    "DisputeForm",
     "ActivityChoiceMixin",
     "ActivityStepForm",
     "AssociateStepForm",

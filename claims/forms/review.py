@@ -65,6 +65,17 @@ class RejectForm(forms.Form):
         return cleaned
 
 
+class DisputeAnswerForm(forms.Form):
+    """Uphold or overturn a disputed rejection; the partner reads the rationale."""
+
+    note = forms.CharField(
+        label=_("Rationale for the partner"),
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text=_("Uphold: the rejection becomes final. Overturn: the rejected items go back to review."),
+    )
+
+
 class DecideForm(forms.Form):
     """One decision on the competing-claims page: approve a claim on the item (a contender or
     the current holder) or a legacy holder, with a rationale; or reject a contender."""
