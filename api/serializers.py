@@ -210,3 +210,11 @@ class ProofUploadRequest(serializers.Serializer):
 
 class CommentRequest(serializers.Serializer):
     body = serializers.CharField(max_length=5000)
+
+
+class DisputeRequest(serializers.Serializer):
+    justification = serializers.CharField(max_length=5000)
+
+
+class DisassociateRequest(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)

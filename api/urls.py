@@ -20,6 +20,8 @@ urlpatterns = [
     path("claims/<int:pk>/proofs/<int:proof_id>/", views.ClaimProof.as_view(), name="claim_proof"),
     path("claims/<int:pk>/comments/", views.ClaimComments.as_view(), name="claim_comments"),
     path("claims/<int:pk>/submit/", views.ClaimSubmit.as_view(), name="claim_submit"),
+    path("claims/<int:pk>/dispute/", views.ClaimDispute.as_view(), name="claim_dispute"),
+    path("claims/<int:pk>/disassociate/", views.ClaimDisassociate.as_view(), name="claim_disassociate"),
     path("usage/", views.UsageList.as_view(), name="usage"),
     path("mpn-ids/", views.MpnIdList.as_view(), name="mpn_ids"),
 ]

@@ -39,6 +39,8 @@ from claims.forms import (
     ClaimFilterForm,
     CommentForm,
     ContactsForm,
+    DisassociateForm,
+    DisputeForm,
     ItemsForm,
     ProofUploadForm,
     UsageFilterForm,
@@ -424,6 +426,47 @@ class ClaimSubmit(PartnerApiView):
         claim = selectors.claim_get_for_user(request.user, pk)
         try:
             services.claim_submit(user=request.user, claim_id=claim.pk)
+        except ClaimError as error:
+            raise _claim_error(error) from None
+        return Response(_detail(request, claim.pk))
+
+
+class ClaimDispute(PartnerApiView):
+    @extend_schema(
+        operation_id="claims_dispute",
+        summary="Dispute a rejection",
+        description="Once, within 30 days of the rejection, with a justification (posted as a comment). The claim "
+        "becomes Disputed; reviewers answer within five business days. A second dispute, a late one or one on a "
+        "claim that is not rejected is refused and changes nothing.",
+        request=shapes.DisputeRequest,
+        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
+    )
+    def post(self, request, pk):
+        claim = selectors.claim_get_for_user(request.user, pk)
+        form = _validated(DisputeForm({"justification": _as_form_value(_body(request).get("justification"))}))
+        try:
+            services.claim_dispute(
+                user=request.user, claim_id=claim.pk, justification=form.cleaned_data["justification"]
+            )
+        except ClaimError as error:
+            raise _claim_error(error) from None
+        return Response(_detail(request, claim.pk))
+
+
+class ClaimDisassociate(PartnerApiView):
+    @extend_schema(
+        operation_id="claims_disassociate",
+        summary="Disassociate the customer",
+        description="On an approved claim, with a reason: its items end and are free for other partners, usage "
+        "data stops, the customer's contacts are emailed. Any other status is refused and nothing changes.",
+        request=shapes.DisassociateRequest,
+        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
+    )
+    def post(self, request, pk):
+        claim = selectors.claim_get_for_user(request.user, pk)
+        form = _validated(DisassociateForm({"reason": _as_form_value(_body(request).get("reason"))}))
+        try:
+            services.claim_disassociate(user=request.user, claim_id=claim.pk, reason=form.cleaned_data["reason"])
         except ClaimError as error:
             raise _claim_error(error) from None
         return Response(_detail(request, claim.pk))

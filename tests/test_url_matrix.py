@@ -220,6 +220,8 @@ PARTNER_SITE.update(
         ),
         "api:claim_comments": Api({"post": WRITE}, _api_draft),
         "api:claim_submit": Api({"post": WRITE}, _api_draft),
+        "api:claim_dispute": Api({"post": WRITE}, _api_draft),
+        "api:claim_disassociate": Api({"post": WRITE}, _api_draft),
         "api:usage": Api({"get": access.VIEW_USAGE}),
         "api:mpn_ids": Api({"get": READ}),
     }

@@ -414,7 +414,10 @@ def test_more_proof_answers_a_reviewers_request_but_is_refused_once_back_under_r
     refused = filer.post(f"{url}proofs/", {"files": [pdf("more.pdf")]})
     assert refused.status_code == 400
     assert refused.json() == {
-        "files": ["Proof of execution can be added after submission only when a reviewer asks for more information."]
+        "files": [
+            "Proof of execution can be added after submission only when a reviewer asks for more information, or "
+            "to an approved claim."
+        ]
     }
     assert [proof["file_name"] for proof in filer.get(url).json()["proofs"]] == ["signed.pdf"]
 

@@ -22,6 +22,8 @@ ENDPOINTS = {
     "/api/v1/claims/{id}/proofs/{proof_id}/": {"delete"},
     "/api/v1/claims/{id}/comments/": {"post"},
     "/api/v1/claims/{id}/submit/": {"post"},
+    "/api/v1/claims/{id}/dispute/": {"post"},
+    "/api/v1/claims/{id}/disassociate/": {"post"},
     "/api/v1/usage/": {"get"},
     "/api/v1/mpn-ids/": {"get"},
 }
