@@ -59,6 +59,12 @@ DEFAULT_EVENT_TYPES = (
     "arbitration_won",
     "rejected",
     "ended",
+    # After the decision (issue 9).
+    "disputed",
+    "dispute_upheld",
+    "dispute_overturned",
+    "disassociated",
+    "response_reminder",
 )
 
 
