@@ -600,3 +600,10 @@ def test_the_partners_approved_items_are_looked_up_claim_by_claim(incentives_adm
     items = usage_rows_visible_to(incentives_admin).items.values_list("claim__tenant_id", "pk")
 
     assert "claim_item_approved_claim" in plan(items)
+
+def test_a_disassociated_claims_usage_is_no_longer_shown(login, incentives_admin, world):
+    from claims import services
+
+    services.claim_disassociate(user=incentives_admin, claim_id=world["bizapps"].pk, reason="The customer left.")
+    text = "\n".join(",".join(row) for row in csv_rows(login(incentives_admin).get(USAGE_CSV)))
+    assert "Dynamics 365 Sales" not in text and "Exchange Online" in text
