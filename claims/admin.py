@@ -220,6 +220,16 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
                 )
             },
         ),
+        (
+            _("After the decision"),
+            {
+                "fields": (
+                    "response_due_column",
+                    ("disputed_column", "dispute_answer_due_column", "dispute_final"),
+                    ("disassociated_column", "disassociated_by", "disassociation_reason"),
+                )
+            },
+        ),
     )
     # Every moment names its zone: the customer's for what its business days set, the
     # reader's (UTC: users have none of their own) for what happened.
@@ -229,7 +239,14 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     opt_out_deadline_column = moment_column("opt_out_deadline", _("opt-out deadline"), customers=True)
     decided_column = moment_column("decided_at", _("decided"))
     updated_column = moment_column("updated_at", _("updated"))
+    response_due_column = moment_column("response_due_at", _("answer due"), customers=True)
+    disputed_column = moment_column("disputed_at", _("disputed"))
+    dispute_answer_due_column = moment_column("dispute_answer_due_at", _("dispute answer due"), customers=True)
+    disassociated_column = moment_column("disassociated_at", _("disassociated"))
     readonly_fields = (
+        "dispute_final",
+        "disassociated_by",
+        "disassociation_reason",
         "name",
         "status",
         "rejection_reason",
@@ -260,6 +277,10 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         "review_due_column",
         "decided_column",
         "updated_column",
+        "response_due_column",
+        "disputed_column",
+        "dispute_answer_due_column",
+        "disassociated_column",
     )
 
     def get_queryset(self, request):
