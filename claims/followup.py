@@ -93,7 +93,13 @@ def response_reminders_send(*, now: datetime.datetime | None = None) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return sum(1 for claim_id in ids if claim_remind_response(claim_id=claim_id, now=now) is not None)
+    sent = 0
+    for claim_id in ids:
+        try:  # one failing claim must not stop the others' reminders
+            sent += claim_remind_response(claim_id=claim_id, now=now) is not None
+        except Exception:
+            logger.exception("Periodic job response_reminders: claim %s failed; will retry.", claim_id)
+    return sent
 
 
 def claim_reject_unanswered(*, claim_id: int, now: datetime.datetime | None = None) -> bool:
@@ -116,7 +122,13 @@ def claims_reject_unanswered(*, now: datetime.datetime | None = None) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return sum(1 for claim_id in ids if claim_reject_unanswered(claim_id=claim_id, now=now))
+    rejected = 0
+    for claim_id in ids:
+        try:
+            rejected += claim_reject_unanswered(claim_id=claim_id, now=now)
+        except Exception:
+            logger.exception("Periodic job no_response: claim %s failed; will retry.", claim_id)
+    return rejected
 
 
 # --- Disassociation notice to the customer ------------------------------------------------------
