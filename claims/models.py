@@ -42,12 +42,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     # Ended: the subscriptions ended, or the partner disassociated the customer
     # (`disassociated_at` says which).
-    ClaimStatus.APPROVED: frozenset({ClaimStatus.ENDED}),
+    # Disputed: an item of the approved claim was lost in arbitration and the partner disputes it.
+    ClaimStatus.APPROVED: frozenset({ClaimStatus.ENDED, ClaimStatus.DISPUTED}),
     ClaimStatus.VALIDATION_FAILED: frozenset(),
-    # A rejection can be disputed once (`disputed_at`); the reviewers uphold it (Rejected,
-    # `dispute_final`) or overturn it (the items go back to review).
+    # A rejection can be disputed once (`disputed_at`); the reviewers uphold it (`dispute_final`:
+    # back to what the items summarise, Rejected, or Approved / Ended for an item lost in
+    # arbitration) or overturn it (the items go back to review).
     ClaimStatus.REJECTED: frozenset({ClaimStatus.DISPUTED}),
-    ClaimStatus.DISPUTED: frozenset({ClaimStatus.UNDER_REVIEW, ClaimStatus.REJECTED}),
+    ClaimStatus.DISPUTED: frozenset(
+        {ClaimStatus.UNDER_REVIEW, ClaimStatus.REJECTED, ClaimStatus.APPROVED, ClaimStatus.ENDED}
+    ),
     ClaimStatus.OPTED_OUT: frozenset(),
     ClaimStatus.ENDED: frozenset(),
 }

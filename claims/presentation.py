@@ -157,7 +157,6 @@ class StatusText:
     next_step: str
     opt_out_deadline: str = ""  # shown while the customer may still opt out
     response_due_at: str = ""  # Partner action required: the answer is due by then
-    dispute_due_at: str = ""  # Rejected: a dispute is possible until then
     dispute_answer_due_at: str = ""  # Disputed: the reviewers answer by then
 
 
@@ -192,9 +191,6 @@ def status_text(claim) -> StatusText:
         opt_out_deadline=deadline,
         response_due_at=format_moment(claim.response_due_at, time_zone=zone)
         if status == ClaimStatus.ACTION_REQUIRED and claim.response_due_at
-        else "",
-        dispute_due_at=format_moment(claim.dispute_due_at, time_zone=zone)
-        if status == ClaimStatus.REJECTED and claim.dispute_due_at
         else "",
         dispute_answer_due_at=format_moment(claim.dispute_answer_due_at, time_zone=zone)
         if status == ClaimStatus.DISPUTED and claim.dispute_answer_due_at

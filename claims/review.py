@@ -301,8 +301,18 @@ def _lock_disputed(claim_id) -> Claim:
     return claim
 
 
+def _status_after_upheld_dispute(claim: Claim) -> str:
+    outcomes = set(claim.items.values_list("outcome", flat=True))
+    if ItemOutcome.APPROVED in outcomes:
+        return ClaimStatus.APPROVED  # an item lost in arbitration: the claim keeps the others
+    if ItemOutcome.ENDED in outcomes:
+        return ClaimStatus.ENDED
+    return ClaimStatus.REJECTED
+
+
 def dispute_uphold(*, reviewer, claim_id, note: str) -> Claim:
-    """The rejection stands and becomes final: Disputed → Rejected, no further dispute."""
+    """The rejection stands and becomes final, no further dispute: Disputed → Rejected, or
+    back to Approved (Ended) when the dispute was about an item lost in arbitration."""
     _require_reviewer(reviewer)
     note = _require_rationale(note)
     with transaction.atomic():
@@ -315,7 +325,7 @@ def dispute_uphold(*, reviewer, claim_id, note: str) -> Claim:
             )
         lifecycle.transition(
             claim,
-            ClaimStatus.REJECTED,
+            _status_after_upheld_dispute(claim),
             action=DISPUTE_UPHELD,
             actor=reviewer,
             reason=note,
@@ -341,9 +351,13 @@ def dispute_overturn(*, reviewer, claim_id, note: str) -> Claim:
         claim = _lock_disputed(claim_id)
         locked[claim.pk] = claim
         now = timezone.now()
-        rejected = list(
-            claim.items.filter(outcome=ItemOutcome.REJECTED).select_related("product", "subscription", "workload")
-        )
+        reopened = claim.items.filter(outcome=ItemOutcome.REJECTED)
+        if claim.items.filter(outcome__in=(ItemOutcome.APPROVED, ItemOutcome.ENDED)).exists():
+            # The dispute was about items lost in arbitration: only those go back.
+            from .services import items_lost_in_arbitration
+
+            reopened = items_lost_in_arbitration(claim)
+        rejected = list(reopened.select_related("product", "subscription", "workload"))
         lifecycle.item_move(rejected, ItemOutcome.PENDING, now=now)
         claim.rejection_reason = ""
         claim.decided_at = None

@@ -34,6 +34,7 @@ from . import deadlines, tasks, uploads, validation
 from .lifecycle import ClaimError, item_move, record_event, transition
 from .models import (
     ACTIVITY_PROGRAMS,
+    DISPUTE_WINDOW,
     Activity,
     Claim,
     ClaimItem,
@@ -41,6 +42,7 @@ from .models import (
     Comment,
     ItemOutcome,
     ProofOfExecution,
+    RejectionReason,
 )
 from .validation import Problem
 
@@ -522,27 +524,51 @@ DISPUTED = "disputed"
 DISASSOCIATED = "disassociated"
 
 
+def items_lost_in_arbitration(claim: Claim):
+    """The claim's items rejected because another partner was chosen in arbitration."""
+    lost = claim.events.filter(action="item_rejected", data__rejection_reason=RejectionReason.LOST_ARBITRATION)
+    item_ids = [event.data.get("item") for event in lost]
+    return claim.items.filter(pk__in=[pk for pk in item_ids if isinstance(pk, int)], outcome=ItemOutcome.REJECTED)
+
+
+def has_disputable_rejection(claim: Claim) -> bool:
+    """A rejected claim, or an approved one with an item lost in arbitration."""
+    if claim.status == ClaimStatus.REJECTED:
+        return True
+    return claim.status == ClaimStatus.APPROVED and items_lost_in_arbitration(claim).exists()
+
+
+def dispute_deadline(claim: Claim):
+    """30 days after the rejection: of the claim, or of its last item lost in arbitration."""
+    if claim.status == ClaimStatus.APPROVED:
+        last = max((item.decided_at for item in items_lost_in_arbitration(claim) if item.decided_at), default=None)
+        return last + DISPUTE_WINDOW if last else None
+    return claim.dispute_due_at
+
+
 def dispute_refusal(claim: Claim, now=None) -> str | None:
     """Why this claim's rejection cannot be disputed (now), or None if it can: the same
     sentence the claim page shows instead of the Dispute button."""
     now = now or timezone.now()
     if claim.status == ClaimStatus.DISPUTED:
         return _("This rejection is already disputed: the reviewers answer within five business days.")
-    if claim.status != ClaimStatus.REJECTED:
-        return _("Only a rejected claim can be disputed.")
     if claim.dispute_final or claim.disputed_at is not None:
         return _(
             "This rejection was already disputed once and the decision is final. If the situation has changed, "
             "file a new claim."
         )
-    if claim.dispute_due_at is None or now > claim.dispute_due_at:
+    if not has_disputable_rejection(claim):
+        return _("Only a rejected claim, or an item another partner was chosen for, can be disputed.")
+    deadline = dispute_deadline(claim)
+    if deadline is None or now > deadline:
         return _("A rejection can be disputed only within 30 days. If the situation has changed, file a new claim.")
     return None
 
 
 def claim_dispute(*, user, claim_id, justification: str, files: Sequence = ()) -> Claim:
     """Dispute a rejection, once, within 30 days of it, with a required justification and
-    optionally new proof of execution: Rejected → Disputed. The justification is posted as
+    optionally new proof of execution: Rejected → Disputed, or Approved → Disputed for an
+    item of the claim that another partner was chosen for in arbitration. The justification is posted as
     the partner's comment; reviewers answer within five business days."""
     from .review import claim_time_zone
 

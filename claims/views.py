@@ -302,9 +302,9 @@ def claim_detail(request, pk):
             line.meaning = presentation.OUTCOME_MEANINGS.get(line.outcome, "")
     is_draft = claim.status == ClaimStatus.DRAFT
     # Why there is no Dispute button, on a rejected (or disputed) claim only.
-    dispute_refusal = (
-        services.dispute_refusal(claim) if claim.status in (ClaimStatus.REJECTED, ClaimStatus.DISPUTED) else None
-    )
+    disputable = claim.status == ClaimStatus.DISPUTED or services.has_disputable_rejection(claim)
+    dispute_refusal = services.dispute_refusal(claim) if disputable else None
+    dispute_until = services.dispute_deadline(claim) if disputable and dispute_refusal is None else None
     return render(
         request,
         "claims/detail.html",
@@ -329,6 +329,7 @@ def claim_detail(request, pk):
             if can_file and claim.status in services.PROOF_STATUSES and not is_draft
             else None,
             "dispute_refusal": dispute_refusal,
+            "dispute_until": presentation.format_moment(dispute_until) if dispute_until else "",
             "dispute_form": DisputeForm() if can_file and dispute_refusal is None else None,
             "disassociate_form": DisassociateForm() if can_file and claim.status == ClaimStatus.APPROVED else None,
             "review_overdue": bool(

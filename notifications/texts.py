@@ -138,7 +138,7 @@ def describe(event: ClaimEvent) -> EventText:
         lines.append(_("Answer by %(deadline)s.") % {"deadline": _deadline(claim.response_due_at, claim)})
     if status == ClaimStatus.UNDER_REVIEW and event.from_status == ClaimStatus.DISPUTED:
         lines = [_("The reviewers overturned the rejection after your dispute: the claim is back under review.")]
-    if status == ClaimStatus.REJECTED and event.from_status == ClaimStatus.DISPUTED:
+    if action == "dispute_upheld":
         lines = [_("The reviewers upheld the rejection after your dispute. The decision is final.")]
     if status == ClaimStatus.ENDED and event.action == "disassociated":
         lines = [_("Your organisation disassociated this customer. Its usage data is no longer shown.")]

@@ -387,3 +387,63 @@ def test_an_approved_claim_accepts_newer_proof_shown_first_in_arbitration(claim,
 def test_a_claim_under_review_still_refuses_unrequested_proof(claim, filer):
     with pytest.raises(ClaimError, match="approved claim"):
         services.claim_add_proofs(user=filer, claim_id=claim.pk, files=[pdf()])
+
+
+# --- 2b. Dispute an item lost in arbitration, on a claim that keeps its other items ------------------
+
+
+def test_an_item_lost_in_arbitration_by_a_contender_is_disputed_and_overturned_into_arbitration_again(
+    mpn, filer, reviewer, other_partner
+):
+    # Our claim contends (pending) while another partner holds the item: the reviewer keeps the holder.
+    claim = ClaimFactory(mpn=mpn, created_by=filer)
+    kept = SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.APPROVED)
+    lost = SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.CONTESTED)
+    holder = ClaimFactory(mpn__partner=other_partner, tenant=claim.tenant)
+    holder_item = SubscriptionItemFactory(claim=holder, subscription=lost.subscription, outcome=ItemOutcome.APPROVED)
+    put_approved(holder)
+    put_under_review(claim, window_closed=True)
+    review.item_decide(reviewer=reviewer, item_id=holder_item.pk, approve=True, note="The holder's SOW is newer.")
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.APPROVED
+    assert services.dispute_refusal(claim) is None
+
+    services.claim_dispute(user=filer, claim_id=claim.pk, justification="Our SOW covers this subscription.")
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.DISPUTED
+    kept.refresh_from_db()
+    assert kept.outcome == ItemOutcome.APPROVED  # the claim keeps its other item meanwhile
+
+    review.dispute_overturn(reviewer=reviewer, claim_id=claim.pk, note="Both SOWs are signed: compare again.")
+    claim.refresh_from_db()
+    lost.refresh_from_db()
+    assert (claim.status, lost.outcome) == (ClaimStatus.UNDER_REVIEW, ItemOutcome.CONTESTED)
+    review.item_decide(reviewer=reviewer, item_id=lost.pk, approve=True, note="Our SOW is the newest.")
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.APPROVED
+    assert set(claim.items.values_list("outcome", flat=True)) == {ItemOutcome.APPROVED}
+
+
+def test_an_upheld_dispute_of_an_item_returns_the_claim_to_approved_for_good(mpn, filer, reviewer, other_partner):
+    claim = ClaimFactory(mpn=mpn, created_by=filer)
+    SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.APPROVED)
+    lost = SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.CONTESTED)
+    holder = ClaimFactory(mpn__partner=other_partner, tenant=claim.tenant)
+    holder_item = SubscriptionItemFactory(claim=holder, subscription=lost.subscription, outcome=ItemOutcome.APPROVED)
+    put_approved(holder)
+    put_under_review(claim, window_closed=True)
+    review.item_decide(reviewer=reviewer, item_id=holder_item.pk, approve=True, note="The holder's SOW is newer.")
+    services.claim_dispute(user=filer, claim_id=claim.pk, justification="Look again.")
+    review.dispute_uphold(reviewer=reviewer, claim_id=claim.pk, note="The holder's SOW stands.")
+    claim.refresh_from_db()
+    assert (claim.status, claim.dispute_final) == (ClaimStatus.APPROVED, True)
+    with pytest.raises(ClaimError, match="final"):
+        services.claim_dispute(user=filer, claim_id=claim.pk, justification="Again.")
+
+
+def test_an_approved_claim_without_a_lost_item_cannot_be_disputed(claim, filer):
+    pipeline.claims_approve_due()
+    before = snapshot(claim)
+    with pytest.raises(ClaimError, match="Only a rejected claim"):
+        services.claim_dispute(user=filer, claim_id=claim.pk, justification="Why?")
+    assert snapshot(claim) == before

@@ -33,9 +33,17 @@ def test_terminal_statuses_lead_nowhere():
         assert TRANSITIONS[status] == frozenset()
 
 
-def test_a_rejection_leads_only_to_a_dispute_answered_by_review_or_a_final_rejection():
+def test_a_rejection_leads_only_to_a_dispute_answered_by_review_or_a_final_decision():
     assert TRANSITIONS[ClaimStatus.REJECTED] == {ClaimStatus.DISPUTED}
-    assert TRANSITIONS[ClaimStatus.DISPUTED] == {ClaimStatus.UNDER_REVIEW, ClaimStatus.REJECTED}
+    # Upheld: back to what the items summarise (an item lost in arbitration leaves the claim
+    # Approved, or Ended); overturned: back to review.
+    assert TRANSITIONS[ClaimStatus.DISPUTED] == {
+        ClaimStatus.UNDER_REVIEW,
+        ClaimStatus.REJECTED,
+        ClaimStatus.APPROVED,
+        ClaimStatus.ENDED,
+    }
+    assert TRANSITIONS[ClaimStatus.APPROVED] == {ClaimStatus.ENDED, ClaimStatus.DISPUTED}
 
 
 def test_a_submitted_claim_cannot_go_back_to_draft():
