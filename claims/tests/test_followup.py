@@ -30,7 +30,6 @@ from claims.tests.test_review import make_reviewer, put_approved, put_under_revi
 from cpor.models import Role
 from cpor.periodic import periodic_jobs_run
 from cpor.tests.factories import partner_user
-from notifications import texts
 
 pytestmark = pytest.mark.django_db
 
@@ -136,19 +135,6 @@ def test_a_reminder_is_sent_once_per_claim_kind_and_deadline_by_the_database(cla
         ClaimReminder.objects.create(claim=claim, kind="response_7", due_at=claim.response_due_at)
 
 
-def test_the_reminder_is_notified_to_the_partner_in_english_and_french(claim, reviewer):
-    with time_machine.travel(paris(2026, 4, 29, 10, 0), tick=False):
-        review.claim_request_information(reviewer=reviewer, claim_id=claim.pk, message="The SOW.")
-    followup.response_reminders_send(now=paris(2026, 5, 12, 9, 0))
-    event = claim.events.get(action=followup.RESPONSE_REMINDER)
-    assert texts.is_notified(event)
-    assert "No response" in " ".join(texts.describe(event).lines)
-    with translation.override("fr"):
-        text = texts.describe(event)
-    assert text.title != "Answer due soon"
-    assert "22" in " ".join(text.lines)
-
-
 def test_an_unanswered_request_rejects_the_undecided_items_with_no_response_after_the_deadline(claim, reviewer):
     with time_machine.travel(paris(2026, 4, 29, 10, 0), tick=False):
         review.claim_request_information(reviewer=reviewer, claim_id=claim.pk, message="The SOW.")
@@ -190,8 +176,7 @@ def test_a_rejection_can_be_disputed_within_30_days_and_the_reviewers_answer_wit
     assert claim.dispute_answer_due_at == paris(2026, 5, 18, 23, 59, 59)  # 8 and 14 May are holidays
     assert claim.proofs.filter(original_name="sow.pdf").exists()
     assert claim.comments.filter(body="The customer signed the SOW.", author=filer).exists()
-    event = claim.events.get(action=services.DISPUTED)
-    assert texts.is_notified(event)
+    assert claim.events.filter(action=services.DISPUTED).exists()
 
 
 def test_a_dispute_after_30_days_is_refused_and_changes_nothing(claim, reviewer, filer):
@@ -336,8 +321,7 @@ def test_disassociating_ends_the_items_frees_them_and_emails_the_customers_conta
         item_key=item.item_key,
         outcome=ItemOutcome.APPROVED,
     )
-    event = claim.events.get(action=services.DISASSOCIATED)
-    assert texts.is_notified(event)
+    assert claim.events.filter(action=services.DISASSOCIATED).exists()
 
 
 def test_only_an_approved_claim_can_be_disassociated(claim, filer):
