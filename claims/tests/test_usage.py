@@ -601,6 +601,7 @@ def test_the_partners_approved_items_are_looked_up_claim_by_claim(incentives_adm
 
     assert "claim_item_approved_claim" in plan(items)
 
+
 def test_a_disassociated_claims_usage_is_no_longer_shown(login, incentives_admin, world):
     from claims import services
 
