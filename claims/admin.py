@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -30,7 +30,7 @@ from cpor import access
 from cpor.admin_mixins import OutboxAdminMixin, OutboxStateFilter, ReadOnlyAdminMixin
 from cpor.models import MpnId, Partner
 
-from . import presentation, review
+from . import dashboard, presentation, review
 from .forms import DecideForm, DisputeAnswerForm, RejectForm, RequestInformationForm, ReviewerCommentForm
 from .lifecycle import ClaimError
 from .models import REVIEW_STATUSES, Claim, ClaimEvent, ClaimStatus, Comment, CustomerEmail
@@ -127,6 +127,24 @@ class StuckInSubmittedFilter(admin.SimpleListFilter):
         return queryset.filter(review.stuck_in_submitted()) if self.value() == "yes" else queryset
 
 
+class AssignedFilter(admin.SimpleListFilter):
+    """The reviewers' queue: their own claims, nobody's yet, or every claim (the default, so
+    that a reviewer who holds nothing still sees the desk)."""
+
+    title = _("assigned to")
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("mine", _("Mine")), ("unassigned", _("Unassigned"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "unassigned":
+            return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+
 class ContestedFilter(YesNoAnnotationFilter):
     title = _("competing claims")
     parameter_name = "contested"
@@ -166,10 +184,12 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         "submitted_column",
         "opt_out_deadline_column",
         "review_due_column",
+        "assigned_column",
         "contested_column",
     )
     list_display_links = ("id", "name")
     list_filter = (
+        AssignedFilter,
         "status",
         "solution_area",
         "activity",
@@ -178,6 +198,8 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         CustomerNoticeFilter,
         StuckInSubmittedFilter,
     )
+    # The desk: the claim due soonest first, those without a due date (not yet in review) last.
+    ordering = (F("review_due_at").asc(nulls_last=True), "-id")
     search_fields = ("name", "domain", "partner__name", "=partner__partner_id", "=mpn__mpn_id")
     search_help_text = _("Claim ID, name, domain, tenant ID (any case), partner name or ID, MPN ID.")
     list_per_page = 50
@@ -284,7 +306,10 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return review.claims_for_review(reviewer=request.user)
+        # `is_mine`: the assigned column says "Me" (the admin is shared by every request).
+        return review.claims_for_review(reviewer=request.user).annotate(
+            is_mine=Case(When(assigned_to=request.user.pk, then=Value(True)), default=Value(False))
+        )
 
     def get_search_results(self, request, queryset, search_term):
         """Each word of the search (or quoted phrase) is part of a name or domain, a partner's
@@ -345,6 +370,14 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             return format_html('{} <strong class="review-overdue" style="color:#ba2121">{}</strong>', due, _("Overdue"))
         return due
 
+    @admin.display(description=_("assigned to"), ordering="assigned_to__email")
+    def assigned_column(self, claim):
+        if claim.assigned_to_id is None:
+            return "—"
+        if getattr(claim, "is_mine", False):
+            return format_html('<strong class="assigned-mine">{}</strong>', _("Me"))
+        return claim.assigned_to.get_full_name() or claim.assigned_to.email
+
     @admin.display(description=_("contested"), boolean=True, ordering="has_contested")
     def contested_column(self, claim):
         return getattr(claim, "has_contested", False)
@@ -376,6 +409,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             "claim": claim,
             "review_overdue": review.is_review_overdue(claim),
             "stuck_in_submitted": review.is_stuck_in_submitted(claim),
+            "can_take": claim.status in REVIEW_STATUSES,
             "items": items,
             "proofs": claim.proofs.select_related("uploaded_by").order_by("uploaded_at", "id"),
             "customer_notices": notices,
@@ -428,6 +462,9 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
                 reviewer_view(self.dispute_answer_view, True),
                 name="claims_claim_dispute_answer",
             ),
+            path("<int:claim_id>/take/", reviewer_view(self.take_view, True), name="claims_claim_take"),
+            path("<int:claim_id>/release/", reviewer_view(self.release_view, True), name="claims_claim_release"),
+            path("dashboard/", reviewer_view(self.dashboard_view), name="claims_claim_dashboard"),
             path("items/<int:item_id>/arbitrate/", reviewer_view(self.arbitrate_view), name="claims_claim_arbitrate"),
             path("arbitrations/", reviewer_view(self.arbitration_queue_view), name="claims_claim_arbitration_queue"),
             path(
@@ -517,6 +554,41 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             lambda data: service(reviewer=request.user, claim_id=claim_id, note=data["note"]),
             success,
         )
+    def take_view(self, request, claim_id):
+        """Take the claim; taking it from another reviewer needs the confirmed "take over"."""
+        take_over = request.POST.get("take_over") == "yes"
+        try:
+            review.claim_take(reviewer=request.user, claim_id=claim_id, take_over=take_over)
+        except ClaimError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("You have taken this claim."))
+        return self._back(request, claim_id)
+
+    def release_view(self, request, claim_id):
+        try:
+            review.claim_release(reviewer=request.user, claim_id=claim_id)
+        except ClaimError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Claim released: it is back on the desk, unassigned."))
+        return self._back(request, claim_id)
+
+    def dashboard_view(self, request):
+        """The reviewers' dashboard: what waits now, and the last twelve weeks as a chart and
+        a table (claims.dashboard)."""
+        desk = dashboard.desk_figures(reviewer=request.user)
+        weeks = dashboard.weekly_figures(reviewer=request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Reviewers' dashboard"),
+            "desk": desk,
+            "weeks": weeks,
+            "decision_chart": dashboard.decision_time_chart(weeks),
+            "opt_out_chart": dashboard.opt_out_share_chart(weeks),
+        }
+        return TemplateResponse(request, "admin/claims/claim/dashboard.html", context)
 
     def arbitrate_view(self, request, item_id):
         """Every claim on one item and programme side by side, and any legacy holder; POST

@@ -174,6 +174,17 @@ class Claim(models.Model):
     disassociation_reason = models.TextField(_("disassociation reason"), blank=True)
     # The opt-out link's secret; the link itself is signed, this makes it revocable.
     opt_out_nonce = models.UUIDField(default=uuid.uuid4, editable=False)
+    # The reviewer who took the claim off the desk; changed only by `review.claim_take` and
+    # `review.claim_release`. Partners never see it.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
 
     objects = ClaimQuerySet.as_manager()
 
@@ -189,6 +200,8 @@ class Claim(models.Model):
             models.Index(fields=["partner", "tenant", "id"], name="claim_partner_tenant"),
             models.Index(fields=["-created_at", "-id"], name="claim_recent"),
             models.Index(fields=["tenant_guid"], name="claim_tenant_guid"),
+            # The reviewers' queue: their own claims, or nobody's, by review due date.
+            models.Index(fields=["assigned_to", "review_due_at"], name="claim_assigned_due"),
             # Part of a name or domain (`icontains`, which PostgreSQL runs as UPPER(...) LIKE):
             # pg_trgm indexes on the same expressions. The migration creates them on PostgreSQL only.
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="claim_name_trgm"),
@@ -199,6 +212,11 @@ class Claim(models.Model):
             models.CheckConstraint(condition=models.Q(activity__in=Activity.values), name="claim_activity_valid"),
             models.CheckConstraint(
                 condition=models.Q(solution_area__in=SolutionArea.values), name="claim_solution_area_valid"
+            ),
+            # A taken claim says since when (a deleted reviewer leaves the moment behind).
+            models.CheckConstraint(
+                condition=models.Q(assigned_to__isnull=True) | models.Q(assigned_at__isnull=False),
+                name="claim_assignment_dated",
             ),
         ]
 

@@ -140,6 +140,10 @@ EVENT_LABELS = {
     "dispute_overturned": gettext_lazy("Dispute answered: rejection overturned"),
     "disassociated": gettext_lazy("Customer disassociated"),
     "response_reminder": gettext_lazy("Reminder: answer due"),
+    # The reviewers' desk (internal: partners never see these).
+    "claim_taken": gettext_lazy("Reviewer took the claim"),
+    "claim_taken_over": gettext_lazy("Reviewer took the claim over"),
+    "claim_released": gettext_lazy("Reviewer released the claim"),
 }
 
 

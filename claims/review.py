@@ -72,6 +72,9 @@ ARBITRATION_WON = "arbitration_won"
 ITEM_REJECTED = "item_rejected"
 ITEM_ENDED = "item_ended"
 ITEMS_REJECTED = "items_rejected"
+CLAIM_TAKEN = "claim_taken"
+CLAIM_TAKEN_OVER = "claim_taken_over"
+CLAIM_RELEASED = "claim_released"
 
 
 # --- Guards --------------------------------------------------------------------------------
@@ -171,6 +174,80 @@ def claim_comment_add_by_reviewer(*, reviewer, claim_id, body: str, internal: bo
             claim, action=REVIEWER_COMMENT, actor=reviewer, data={"comment": comment.pk, "internal": internal}
         )
     return comment
+
+
+# --- The reviewers' desk: taking and releasing a claim ---------------------------------------------
+#
+# Who works on a claim is the reviewers' own business: the events carry `internal: True`, so
+# that the partner's History, notifications and webhooks leave them out like internal notes,
+# and partners never read a reviewer's name.
+
+
+def _reviewer_name(user) -> str:
+    if user is None:
+        return _("a former reviewer")
+    return user.get_full_name() or user.email
+
+
+def claim_take(*, reviewer, claim_id, take_over: bool = False) -> Claim:
+    """Take a claim on the desk (under review or waiting for the partner): it is assigned to
+    the reviewer. A claim another reviewer holds is refused, unless the reviewer explicitly
+    takes it over (`take_over`, a confirmed choice on the claim's page), which is recorded
+    with whom it was taken from. Taking a claim one already holds is refused too: nothing is
+    done twice. Two reviewers taking the same claim at once: the row lock lets exactly one win.
+    """
+    _require_reviewer(reviewer)
+    with transaction.atomic():
+        claim = _lock(claim_id)
+        if claim.assigned_to_id == reviewer.pk:
+            raise ClaimError(_("You have already taken this claim."))
+        if claim.status not in REVIEW_STATUSES:
+            raise ClaimError(
+                _("Only a claim under review or waiting for the partner can be taken; it is %(status)s.")
+                % {"status": claim.get_status_display()}
+            )
+        holder = claim.assigned_to
+        if claim.assigned_to_id is not None and not take_over:
+            raise ClaimError(
+                _("%(reviewer)s has already taken this claim. Take it over only if you agreed with them.")
+                % {"reviewer": _reviewer_name(holder)}
+            )
+        claim.assigned_to = reviewer
+        claim.assigned_at = timezone.now()
+        claim.save(update_fields=["assigned_to", "assigned_at", "updated_at"])
+        data = {"internal": True, "assigned_to": reviewer.pk}
+        if holder is not None:
+            data["taken_from"] = holder.pk
+        lifecycle.record_event(
+            claim,
+            action=CLAIM_TAKEN_OVER if holder is not None else CLAIM_TAKEN,
+            actor=reviewer,
+            reason=_("Taken over from %(reviewer)s") % {"reviewer": _reviewer_name(holder)} if holder else "",
+            data=data,
+        )
+    return claim
+
+
+def claim_release(*, reviewer, claim_id) -> Claim:
+    """Give a claim one holds back to the desk (unassigned). Releasing a claim one does not
+    hold is refused and changes nothing."""
+    _require_reviewer(reviewer)
+    with transaction.atomic():
+        claim = _lock(claim_id)
+        if claim.assigned_to_id != reviewer.pk:
+            if claim.assigned_to_id is None:
+                raise ClaimError(_("Nobody has taken this claim: there is nothing to release."))
+            raise ClaimError(
+                _("%(reviewer)s holds this claim, not you: only they can release it.")
+                % {"reviewer": _reviewer_name(claim.assigned_to)}
+            )
+        claim.assigned_to = None
+        claim.assigned_at = None
+        claim.save(update_fields=["assigned_to", "assigned_at", "updated_at"])
+        lifecycle.record_event(
+            claim, action=CLAIM_RELEASED, actor=reviewer, data={"internal": True, "released_by": reviewer.pk}
+        )
+    return claim
 
 
 # --- Request information ----------------------------------------------------------------------
@@ -645,7 +722,7 @@ def claims_for_review(*, reviewer) -> QuerySet[Claim]:
     contested = ClaimItem.objects.filter(claim=OuterRef("pk"), outcome=ItemOutcome.CONTESTED)
     return (
         Claim.objects.seen_by_reviewers()
-        .select_related("partner", "mpn", "tenant")
+        .select_related("partner", "mpn", "tenant", "assigned_to")
         .annotate(
             has_contested=Exists(contested),
             is_overdue=Case(

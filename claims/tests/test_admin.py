@@ -52,6 +52,9 @@ def admin_urls(claim, item, proof):
         ("post", reverse("admin:claims_claim_internal_note", args=[claim.pk])),
         ("post", reverse("admin:claims_claim_request_information", args=[claim.pk])),
         ("post", reverse("admin:claims_claim_reject", args=[claim.pk])),
+        ("post", reverse("admin:claims_claim_take", args=[claim.pk])),
+        ("post", reverse("admin:claims_claim_release", args=[claim.pk])),
+        ("get", reverse("admin:claims_claim_dashboard")),
         ("get", reverse("admin:claims_claim_arbitrate", args=[item.pk])),
         ("post", reverse("admin:claims_claim_arbitrate", args=[item.pk])),
         ("get", reverse("admin:claims_claim_arbitration_queue")),
@@ -98,6 +101,7 @@ def test_staff_who_are_not_reviewers_are_refused(world):
         assert response.status_code == 403, url
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.UNDER_REVIEW
+    assert claim.assigned_to is None
     assert not Comment.objects.exists()
 
 
@@ -110,7 +114,7 @@ def test_non_reviewer_staff_do_not_see_the_claims_app(reviewer):
 
 def test_review_actions_answer_only_post(reviewer, claim):
     client = as_user(reviewer)
-    for name in ("comment", "internal_note", "request_information", "reject"):
+    for name in ("comment", "internal_note", "request_information", "reject", "take", "release"):
         assert client.get(reverse(f"admin:claims_claim_{name}", args=[claim.pk])).status_code == 405
 
 

@@ -132,6 +132,25 @@ def test_reviewer_internal_notes_are_never_notified(claim):
     assert not any("Looks odd" in message.body for message in mail.outbox)
 
 
+def test_reviewers_taking_or_releasing_a_claim_is_never_notified(claim):
+    put_under_review(claim)
+    first, second = make_reviewer(), make_reviewer()
+    review.claim_take(reviewer=first, claim_id=claim.pk)
+    review.claim_take(reviewer=second, claim_id=claim.pk, take_over=True)
+    review.claim_release(reviewer=second, claim_id=claim.pk)
+    desk = list(
+        ClaimEvent.objects.filter(action__in=[review.CLAIM_TAKEN, review.CLAIM_TAKEN_OVER, review.CLAIM_RELEASED])
+    )
+    assert len(desk) == 3
+
+    for event in desk:
+        assert services.event_emails_send(event_id=event.pk) == 0
+    services.notify_pending_events()
+
+    assert not Notification.objects.filter(event__in=desk).exists()
+    assert not PartnerEmail.objects.filter(event__in=desk).exists()
+
+
 def test_handling_an_event_twice_creates_and_sends_nothing_twice(claim):
     event = submitted(claim)
 

@@ -1,0 +1,128 @@
+"""Charts drawn by the server as inline SVG: no script, no external library, no CDN.
+
+A chart is a picture of numbers the page also shows as a table; it carries a <title> and a
+<desc> (read by screen readers through `aria-labelledby`), each point a <title> with its
+value, and each line a dash pattern of its own besides its colour, so that neither colour
+nor the picture alone carries the meaning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+WIDTH, HEIGHT = 640, 240
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 56
+# Colour and dash of the first, second, ... line (colour-blind-safe pair first).
+STYLES = (("#0b62a4", ""), ("#d95f02", "6 4"), ("#1b9e77", "2 3"), ("#7570b3", "8 3 2 3"))
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Sequence[float | None]  # one per label; None: no figure that month or week
+
+
+def nice_ceiling(value: float) -> float:
+    """The round number (1, 2 or 5 times a power of ten) at or above `value`: the axis' top."""
+    if value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power  # pragma: no cover (the loop always returns)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if abs(value) < 1e6 else f"{value:.3g}"
+
+
+def line_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    value_format: Callable[[float], str] = _number,
+    y_max: float | None = None,
+) -> SafeString:
+    """An SVG line chart of `series` over `labels` (months, weeks), y from zero."""
+    known = [value for line in series for value in line.values if value is not None]
+    top = y_max if y_max is not None else nice_ceiling(max(known, default=0))
+    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    count = len(labels)
+
+    def x(index: int) -> float:
+        return LEFT + (plot_width * index / (count - 1) if count > 1 else plot_width / 2)
+
+    def y(value: float) -> float:
+        return TOP + plot_height * (1 - value / top)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cpor-chart" id="{escape(chart_id)}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
+        f'aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc" style="max-width:{WIDTH}px">',
+        f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
+        f'<desc id="{escape(chart_id)}-desc">{escape(description)}</desc>',
+    ]
+    # Horizontal grid with the values, four steps up from zero.
+    for step in range(5):
+        value = top * step / 4
+        level = y(value)
+        parts.append(
+            f'<line x1="{LEFT}" y1="{level:.1f}" x2="{WIDTH - RIGHT}" y2="{level:.1f}" stroke="#ddd" stroke-width="1"/>'
+            f'<text x="{LEFT - 6}" y="{level + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
+            f"{escape(value_format(value))}</text>"
+        )
+    # Labels along the bottom: at most about twelve, always the first and the last.
+    every = max(1, math.ceil(count / 12))
+    for index, label in enumerate(labels):
+        if index % every and index != count - 1:
+            continue
+        parts.append(
+            f'<text x="{x(index):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11" '
+            f'fill="#555">{escape(label)}</text>'
+        )
+    # One line per series, broken where a figure is missing; a dot with its value per point.
+    for number, line in enumerate(series):
+        colour, dash = STYLES[number % len(STYLES)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        run: list[str] = []
+        runs: list[list[str]] = [run]
+        for index, value in enumerate(line.values[:count]):
+            if value is None:
+                run = []
+                runs.append(run)
+                continue
+            run.append(f"{x(index):.1f},{y(value):.1f}")
+        parts.append(f'<g class="series" data-series="{number}">')
+        for points in runs:
+            if len(points) > 1:
+                parts.append(
+                    f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash_attr} points="{" ".join(points)}"/>'
+                )
+        for index, value in enumerate(line.values[:count]):
+            if value is None:
+                continue
+            parts.append(
+                f'<circle cx="{x(index):.1f}" cy="{y(value):.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(line.name)}, {escape(labels[index])}: {escape(value_format(value))}</title></circle>"
+            )
+        parts.append("</g>")
+        # The legend, under the labels.
+        legend_x = LEFT + number * 200
+        legend_y = HEIGHT - 14
+        parts.append(
+            f'<line x1="{legend_x}" y1="{legend_y - 4}" x2="{legend_x + 24}" y2="{legend_y - 4}" stroke="{colour}" '
+            f'stroke-width="2"{dash_attr}/>'
+            f'<text x="{legend_x + 30}" y="{legend_y}" font-size="12" fill="#333">{escape(line.name)}</text>'
+        )
+    parts.append("</svg>")
+    # Every piece of text above went through escape(); the rest is our own markup.
+    return mark_safe("".join(parts))  # noqa: S308
