@@ -200,7 +200,11 @@ class Claim(models.Model):
             models.Index(fields=["partner", "tenant", "id"], name="claim_partner_tenant"),
             models.Index(fields=["-created_at", "-id"], name="claim_recent"),
             models.Index(fields=["tenant_guid"], name="claim_tenant_guid"),
-            # The reviewers' queue: their own claims, or nobody's, by review due date.
+            # The reviewers' queue, due soonest first (admin ordering); their own claims, or
+            # nobody's, by review due date.
+            models.Index(
+                models.F("review_due_at").asc(nulls_last=True), models.F("id").desc(), name="claim_review_due"
+            ),
             models.Index(fields=["assigned_to", "review_due_at"], name="claim_assigned_due"),
             # Part of a name or domain (`icontains`, which PostgreSQL runs as UPPER(...) LIKE):
             # pg_trgm indexes on the same expressions. The migration creates them on PostgreSQL only.

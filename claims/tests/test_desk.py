@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -17,6 +18,7 @@ from claims.models import Claim, ClaimEvent, ClaimStatus, ItemOutcome
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from claims.tests.test_admin import as_user, messages_of
 from claims.tests.test_review import competing_claims, make_reviewer, put_under_review
+from claims.tests.test_throughput import on_postgresql, plan
 from cpor.models import Role
 from cpor.tests.factories import UserFactory, partner_user
 
@@ -345,3 +347,13 @@ def test_an_item_decided_in_arbitration_leaves_the_arbitration_count(reviewer):
     assert dashboard.desk_figures(reviewer=reviewer).in_arbitration == 0
     first.refresh_from_db()
     assert first.outcome == ItemOutcome.REJECTED
+
+
+@on_postgresql
+def test_the_queue_walks_the_review_due_index_mine_too(reviewer):
+    claim_under_review()
+    admin_order = (F("review_due_at").asc(nulls_last=True), "-id")
+    queue = review.claims_for_review(reviewer=reviewer).order_by(*admin_order)[:50]
+    assert "claim_review_due" in plan(queue)
+    mine = review.claims_for_review(reviewer=reviewer).filter(assigned_to=reviewer).order_by(*admin_order)[:50]
+    assert "claim_assigned_due" in plan(mine)
