@@ -1,6 +1,7 @@
 """Usage data of approved associations and legacy associations to re-associate, mounted at
 /incentives/usage/ (namespace "claims"). Every role of the partner may read them."""
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import Http404, StreamingHttpResponse
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from cpor import access
 from cpor.access import VIEW_USAGE, partner_required
+from cpor.charts import Series, line_chart
 from cpor.csvfiles import csv_line_writer, safe_cell
 
 from . import selectors, usage
@@ -47,12 +49,73 @@ def _filtered(request):
     return form, claim, usage.usage_rows_visible_to(request.user, form.filters(claim))
 
 
+# At most this many charts on a page: the page shows 50 rows, and a chart per row would bury
+# the table; the table still has every row.
+MAX_CHARTS = 12
+
+
+@dataclass(frozen=True)
+class UsageChart:
+    customer: str
+    workload: str
+    svg: str
+    first_users: int | None
+    last_users: int | None
+
+    @property
+    def trend(self) -> str:
+        if self.first_users is None or self.last_users is None or self.first_users == self.last_users:
+            return "flat"
+        return "rising" if self.last_users > self.first_users else "falling"
+
+
+def usage_charts(rows) -> tuple[list[UsageChart], int]:
+    """One chart per customer and workload or product among the rows shown, oldest month
+    first: monthly active users against paid available units, over the months the page
+    shows. Returns the charts (at most MAX_CHARTS) and how many were left out."""
+    months = sorted({row["month"] for row in rows})
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["customer_tenant_id"], row["workload_name"])
+        group = groups.setdefault(key, {"customer": row["customer_name"], "users": {}, "units": {}})
+        # A workload claimed for two programmes appears twice with the same figures.
+        group["users"][row["month"]] = row["monthly_active_users"]
+        group["units"][row["month"]] = row["paid_available_units"]
+    labels = [month.strftime("%Y-%m") for month in months]
+    charts = []
+    for number, ((_tenant, workload), group) in enumerate(list(groups.items())[:MAX_CHARTS]):
+        users = [group["users"].get(month) for month in months]
+        known = [value for value in users if value is not None]
+        charts.append(
+            UsageChart(
+                customer=group["customer"],
+                workload=workload,
+                svg=line_chart(
+                    chart_id=f"usage-chart-{number}",
+                    title=_("%(customer)s, %(workload)s: monthly active users and paid available units")
+                    % {"customer": group["customer"], "workload": workload},
+                    description=_("From %(first)s to %(last)s; the figures are in the table.")
+                    % {"first": labels[0], "last": labels[-1]},
+                    labels=labels,
+                    series=[
+                        Series(_("Monthly active users"), users),
+                        Series(_("Paid available units"), [group["units"].get(month) for month in months]),
+                    ],
+                ),
+                first_users=known[0] if known else None,
+                last_users=known[-1] if known else None,
+            )
+        )
+    return charts, max(0, len(groups) - MAX_CHARTS)
+
+
 @partner_required(VIEW_USAGE)
 def usage_list(request):
     """Usage data: each approved item's monthly usage, filtered by customer, months and claim."""
     form, claim, rows = _filtered(request)
     page = selectors.uncounted_page(rows, request.GET.get("page"))
     params = {key: value for key, value in request.GET.items() if value and key not in ("page", "filter")}
+    charts, charts_left_out = usage_charts(page.object_list)
     return render(
         request,
         "claims/usage.html",
@@ -64,6 +127,8 @@ def usage_list(request):
             "claim": claim,
             "page": page,
             "rows": [{**row, "attribution": usage.attribution_type(row["attribution"])} for row in page.object_list],
+            "charts": charts,
+            "charts_left_out": charts_left_out,
             "page_query": urlencode(params),
             "csv_url": f"{reverse('claims:usage_csv')}?{urlencode(params)}",
         },
