@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods
 
-from . import notices, pipeline
+from . import associations, notices, pipeline
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,4 +30,8 @@ def opt_out(request, token):
                 )
             return render(request, "claims/optout/done.html", {"claim": claim})
         with timezone.override(claim.tenant.time_zone):
-            return render(request, "claims/optout/confirm.html", notices.customer_notice_context(claim))
+            context = {
+                **notices.customer_notice_context(claim),
+                "associations": associations.tenant_associations_current(claim.tenant),
+            }
+            return render(request, "claims/optout/confirm.html", context)
