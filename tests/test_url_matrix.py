@@ -258,6 +258,10 @@ ADMIN_SITE = {
     ),
     "admin:claims_claim_arbitrate": Admin(kwargs=lambda world: {"item_id": world.item.pk}),
     "admin:claims_claim_arbitration_queue": Admin(),
+    # The reviewers' desk and dashboard (issue 9, section 5).
+    "admin:claims_claim_take": Admin(methods=("post",), kwargs=lambda world: {"claim_id": world.under_review.pk}),
+    "admin:claims_claim_release": Admin(methods=("post",), kwargs=lambda world: {"claim_id": world.under_review.pk}),
+    "admin:claims_claim_dashboard": Admin(),
     "admin:claims_claim_proof_download": Admin(kwargs=lambda world: {"proof_id": world.proof.pk}),
     # Reviewers may not change a partner user's password (issue 7, section 3).
     "admin:auth_user_password_change": Admin(reviewer="refused", kwargs=lambda world: {"id": world.member.pk}),
