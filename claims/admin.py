@@ -129,7 +129,9 @@ class StuckInSubmittedFilter(admin.SimpleListFilter):
 
 class AssignedFilter(admin.SimpleListFilter):
     """The reviewers' queue: their own claims, nobody's yet, or every claim (the default, so
-    that a reviewer who holds nothing still sees the desk)."""
+    that a reviewer who holds nothing still sees the desk). Mine and Unassigned are the claims
+    still on the desk (under review or waiting for the partner): a decided claim waits for
+    nobody."""
 
     title = _("assigned to")
     parameter_name = "assigned"
@@ -139,9 +141,9 @@ class AssignedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "mine":
-            return queryset.filter(assigned_to=request.user)
+            return queryset.filter(assigned_to=request.user, status__in=review.REVIEW_STATUSES)
         if self.value() == "unassigned":
-            return queryset.filter(assigned_to__isnull=True)
+            return queryset.filter(assigned_to__isnull=True, status__in=review.REVIEW_STATUSES)
         return queryset
 
 

@@ -208,8 +208,11 @@ def test_the_queue_shows_mine_unassigned_or_all_by_review_due_date(reviewer, col
     def listed(query=""):
         return [claim.pk for claim in client.get(url + query).context["cl"].result_list]
 
-    assert listed() == [overdue.pk, soon.pk, later.pk]
+    decided = claim_under_review(name="Decided", review_due_at=now - timedelta(days=2))
+    review.claim_reject(reviewer=reviewer, claim_id=decided.pk, reason="no_response")
+    assert listed() == [decided.pk, overdue.pk, soon.pk, later.pk]
     assert listed("?assigned=mine") == [later.pk]
+    # A decided claim waits for nobody: it is not in the unassigned queue.
     assert listed("?assigned=unassigned") == [overdue.pk]
     page = client.get(url).content.decode()
     assert 'class="review-overdue"' in page
