@@ -360,3 +360,13 @@ def test_the_queue_walks_the_review_due_index_mine_too(reviewer):
     assert "claim_review_due" in plan(queue)
     mine = review.claims_for_review(reviewer=reviewer).filter(assigned_to=reviewer).order_by(*admin_order)[:50]
     assert "claim_assigned_due" in plan(mine)
+
+
+def test_reviewers_read_who_took_the_claim_in_its_history_marked_internal(reviewer, colleague, claim):
+    review.claim_take(reviewer=colleague, claim_id=claim.pk)
+    review.claim_take(reviewer=reviewer, claim_id=claim.pk, take_over=True)
+    page = as_user(reviewer).get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    history = page.split('id="review-history"', 1)[1]
+    assert "Reviewer took the claim over" in history
+    assert "Taken over from Colin Colleague" in history
+    assert history.count("review-event review-internal") == 2
