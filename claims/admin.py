@@ -141,9 +141,9 @@ class AssignedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "mine":
-            return queryset.filter(assigned_to=request.user, status__in=review.REVIEW_STATUSES)
+            return queryset.filter(assigned_to=request.user, status__in=REVIEW_STATUSES)
         if self.value() == "unassigned":
-            return queryset.filter(assigned_to__isnull=True, status__in=review.REVIEW_STATUSES)
+            return queryset.filter(assigned_to__isnull=True, status__in=REVIEW_STATUSES)
         return queryset
 
 
