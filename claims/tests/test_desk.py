@@ -352,14 +352,23 @@ def test_an_item_decided_in_arbitration_leaves_the_arbitration_count(reviewer):
     assert first.outcome == ItemOutcome.REJECTED
 
 
+def sorted_plan(queryset) -> str:
+    """The plan with sequential scans and sorts priced out: on a tiny test table (or one
+    that earlier tests filled) the planner would otherwise sort a few rows in memory, which
+    says nothing of whether an index gives the order at a million claims."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+    return plan(queryset)
+
+
 @on_postgresql
 def test_the_queue_walks_the_review_due_index_mine_too(reviewer):
     claim_under_review()
     admin_order = (F("review_due_at").asc(nulls_last=True), "-id")
     queue = review.claims_for_review(reviewer=reviewer).order_by(*admin_order)[:50]
-    assert "claim_review_due" in plan(queue)
+    assert "claim_review_due" in sorted_plan(queue)
     mine = review.claims_for_review(reviewer=reviewer).filter(assigned_to=reviewer).order_by(*admin_order)[:50]
-    assert "claim_assigned_due" in plan(mine)
+    assert "claim_assigned_due" in sorted_plan(mine)
 
 
 def test_reviewers_read_who_took_the_claim_in_its_history_marked_internal(reviewer, colleague, claim):
