@@ -556,6 +556,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             lambda data: service(reviewer=request.user, claim_id=claim_id, note=data["note"]),
             success,
         )
+
     def take_view(self, request, claim_id):
         """Take the claim; taking it from another reviewer needs the confirmed "take over"."""
         take_over = request.POST.get("take_over") == "yes"

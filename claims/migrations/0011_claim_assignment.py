@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0008_customer_notice_outbox_policy"),
+        ("claims", "0010_after_the_decision"),
         ("cpor", "0002_staff_never_partner_and_reset_requests"),
         ("tenants", "0004_tenant_name_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
