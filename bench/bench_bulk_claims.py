@@ -105,7 +105,7 @@ def populate():
 
     partner = PartnerFactory(name="Bench Partner")
     mpn = MpnIdFactory(partner=partner, mpn_id="1234567")
-    user = partner_user(partner, Role.INCENTIVES_ADMIN)
+    user = partner_user(partner, Role.INCENTIVES_ADMIN, email="paula@fabrikam.example")  # the rows' partner contact
     sales = Product.objects.create(
         code="D365_SALES", name="Dynamics 365 Sales", solution_area="Business Applications", family="Dynamics 365"
     )
