@@ -7,6 +7,7 @@ and the filesystem broker. Under CI=true both must be there, or the run stops he
 
 import os
 import socket
+import uuid
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -34,6 +35,18 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, **REDIS_SOCKET_TIMEOUTS}
+    # The shared cache is Redis as in production (rate limits are counted there). Each test run
+    # keys its entries apart, the processes it starts included, so that counts an earlier run
+    # left behind (for an API key whose ID this run reuses) never reach this one.
+    os.environ.setdefault("CPOR_TEST_RUN", uuid.uuid4().hex[:12])
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"cpor-test-{os.environ['CPOR_TEST_RUN']}",
+            "OPTIONS": REDIS_SOCKET_TIMEOUTS,
+        }
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
