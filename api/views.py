@@ -83,6 +83,12 @@ class PartnerApiView(APIView):
         response.setdefault("Cache-Control", "private, no-store")
         return response
 
+    def handle_exception(self, exc):
+        # A service's refusal is bad input: 400 with its message, in the key owner's words.
+        if isinstance(exc, ClaimError):
+            exc = _claim_error(exc)
+        return super().handle_exception(exc)
+
     def perform_authentication(self, request):
         super().perform_authentication(request)
         language = getattr(request.user, "language", None)
@@ -214,10 +220,7 @@ class ClaimListCreate(PartnerApiView):
     )
     def post(self, request):
         form = _draft_form(request)
-        try:
-            claim = services.claim_create_draft(user=request.user, start=form.claim_start())
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        claim = services.claim_create_draft(user=request.user, start=form.claim_start())
         location = reverse("api:claim", args=[claim.pk])
         return Response(_detail(request, claim.pk), status=status.HTTP_201_CREATED, headers={"Location": location})
 
@@ -260,10 +263,7 @@ class ClaimDetail(PartnerApiView):
     def put(self, request, pk):
         claim = _draft(request.user, pk)
         form = _draft_form(request)
-        try:
-            services.claim_update_draft(user=request.user, claim_id=claim.pk, start=form.claim_start())
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        services.claim_update_draft(user=request.user, claim_id=claim.pk, start=form.claim_start())
         return Response(_detail(request, claim.pk))
 
     @extend_schema(
@@ -274,10 +274,7 @@ class ClaimDetail(PartnerApiView):
     )
     def delete(self, request, pk):
         claim = selectors.claim_get_for_user(request.user, pk)
-        try:
-            services.claim_delete_draft(user=request.user, claim_id=claim.pk)
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        services.claim_delete_draft(user=request.user, claim_id=claim.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -318,17 +315,10 @@ class ClaimItems(PartnerApiView):
             data.update({f"subscription_{key}": _as_form_value(value) for key, value in subscription_ids.items()})
         form = ApiItemsForm(data, claim=claim, options=options)
         _validated(form, rename=lambda name: "subscription_ids" if name.startswith("subscription_") else name)
-        try:
-            if business:
-                competing = services.claim_set_items(
-                    user=request.user, claim_id=claim.pk, products=form.product_choices()
-                )
-            else:
-                competing = services.claim_set_items(
-                    user=request.user, claim_id=claim.pk, workload_ids=form.workload_ids()
-                )
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        if business:
+            competing = services.claim_set_items(user=request.user, claim_id=claim.pk, products=form.product_choices())
+        else:
+            competing = services.claim_set_items(user=request.user, claim_id=claim.pk, workload_ids=form.workload_ids())
         return Response(_detail(request, claim.pk, warnings=[competing_message(label) for label in competing]))
 
 
@@ -345,10 +335,7 @@ class ClaimContacts(PartnerApiView):
         claim = _draft(request.user, pk)
         data = {name: _as_form_value(value) for name, value in _body(request).items()}
         form = _validated(ContactsForm(data, claim=claim))
-        try:
-            services.claim_set_contacts(user=request.user, claim_id=claim.pk, contacts=form.contacts())
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        services.claim_set_contacts(user=request.user, claim_id=claim.pk, contacts=form.contacts())
         return Response(_detail(request, claim.pk))
 
 
@@ -387,10 +374,7 @@ class ClaimProof(PartnerApiView):
     )
     def delete(self, request, pk, proof_id):
         claim = selectors.claim_get_for_user(request.user, pk)
-        try:
-            services.claim_remove_poe(user=request.user, claim_id=claim.pk, proof_id=proof_id)
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        services.claim_remove_poe(user=request.user, claim_id=claim.pk, proof_id=proof_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -406,10 +390,7 @@ class ClaimComments(PartnerApiView):
     def post(self, request, pk):
         claim = selectors.claim_get_for_user(request.user, pk)
         form = _validated(CommentForm({"body": _as_form_value(_body(request).get("body"))}))
-        try:
-            comment = services.claim_add_comment(user=request.user, claim_id=claim.pk, body=form.cleaned_data["body"])
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        comment = services.claim_add_comment(user=request.user, claim_id=claim.pk, body=form.cleaned_data["body"])
         return Response(shapes.CommentSerializer(payloads.comment_payload(comment)).data, status=201)
 
 
@@ -424,10 +405,7 @@ class ClaimSubmit(PartnerApiView):
     )
     def post(self, request, pk):
         claim = selectors.claim_get_for_user(request.user, pk)
-        try:
-            services.claim_submit(user=request.user, claim_id=claim.pk)
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        services.claim_submit(user=request.user, claim_id=claim.pk)
         return Response(_detail(request, claim.pk))
 
 
@@ -444,12 +422,7 @@ class ClaimDispute(PartnerApiView):
     def post(self, request, pk):
         claim = selectors.claim_get_for_user(request.user, pk)
         form = _validated(DisputeForm({"justification": _as_form_value(_body(request).get("justification"))}))
-        try:
-            services.claim_dispute(
-                user=request.user, claim_id=claim.pk, justification=form.cleaned_data["justification"]
-            )
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        services.claim_dispute(user=request.user, claim_id=claim.pk, justification=form.cleaned_data["justification"])
         return Response(_detail(request, claim.pk))
 
 
@@ -465,10 +438,7 @@ class ClaimDisassociate(PartnerApiView):
     def post(self, request, pk):
         claim = selectors.claim_get_for_user(request.user, pk)
         form = _validated(DisassociateForm({"reason": _as_form_value(_body(request).get("reason"))}))
-        try:
-            services.claim_disassociate(user=request.user, claim_id=claim.pk, reason=form.cleaned_data["reason"])
-        except ClaimError as error:
-            raise _claim_error(error) from None
+        services.claim_disassociate(user=request.user, claim_id=claim.pk, reason=form.cleaned_data["reason"])
         return Response(_detail(request, claim.pk))
 
 
