@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `make run PORT=8001` serves elsewhere; CPOR_VAR_DIR moves the SQLite file, mail and broker folders.
+PORT ?= 8000
+VAR := $(or $(CPOR_VAR_DIR),var)
 
 .PHONY: run test test-machines setup lint format bench clean
 
@@ -13,14 +16,14 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
-	mkdir -p var/mail var/media var/broker/queue var/broker/processed
+	mkdir -p $(VAR)/mail $(VAR)/media $(VAR)/broker/queue $(VAR)/broker/processed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 
 ## make run: the whole application with demo data at http://127.0.0.1:8000 (Ctrl-C stops it)
 run: setup
 	@echo ""
-	@echo "  CPOR is starting at http://127.0.0.1:8000"
+	@echo "  CPOR is starting at http://127.0.0.1:$(PORT)"
 	@echo "  Demo logins (password: cpor-demo):"
 	@echo "    incentives@fabrikam.example  Incentives admin, Fabrikam Consulting"
 	@echo "    billing@fabrikam.example     Billing admin, Fabrikam Consulting"
@@ -30,7 +33,8 @@ run: setup
 	@echo "  Customer emails land in var/mail/ unless EMAIL_HOST is set."
 	@echo ""
 # The development settings, explicitly: the server and worker entry points default to production.
-	DJANGO_SETTINGS_MODULE=cpor.settings.base $(VENV)/bin/honcho start -f Procfile
+	DJANGO_SETTINGS_MODULE=cpor.settings.base SITE_URL=$(or $(SITE_URL),http://127.0.0.1:$(PORT)) \
+		$(VENV)/bin/honcho start -f Procfile --port $(PORT)
 
 ## make test: lint, layer contracts, migrations check and the whole suite (PostgreSQL and Redis when reachable)
 test: $(STAMP)
