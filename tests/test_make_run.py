@@ -26,6 +26,7 @@ pytestmark = pytest.mark.worker
 
 DEMO_LOGIN = "incentives@fabrikam.example"
 DEMO_PASSWORD = "cpor-demo"
+REVIEWER = "reviewer@cpor.example"
 
 
 def free_port() -> int:
@@ -106,7 +107,7 @@ def make_run(tmp_path):
                 process.wait()
 
 
-def crawl(browser: Browser, start: str, most: int = 80) -> dict[str, int]:
+def crawl(browser: Browser, start: str, most: int = 80, skip=r"logout|/static/|export|download|/opt-out/|/admin/"):
     """Each same-site page linked from `start`, and from those, once: their status codes."""
     answers: dict[str, int] = {}
     queue = [start]
@@ -119,7 +120,7 @@ def crawl(browser: Browser, start: str, most: int = 80) -> dict[str, int]:
         if status == 200 and headers.get("Content-Type", "").startswith("text/html"):
             for link in re.findall(r'href="(/[^"#]*)"', page):
                 link = link.replace("&amp;", "&")
-                if not re.search(r"logout|/static/|export|download|/opt-out/|/admin/", link):
+                if not re.search(skip, link):
                     queue.append(link)
     return answers
 
@@ -158,6 +159,17 @@ def test_make_run_serves_the_demo_with_a_worker_and_beat_on_the_embedded_default
     # PostgreSQL, where a query only PostgreSQL understands would pass).
     answers = crawl(browser, "/incentives/")
     assert len(answers) > 15
+    assert [url for url, status in answers.items() if status >= 500] == []
+
+    # And every page of the reviewers' back office that the demo reviewer reaches.
+    browser.request("POST", "/accounts/logout/", {})
+    browser.request("GET", "/accounts/login/")
+    status, _headers, page = browser.request(
+        "POST", "/accounts/login/", {"username": REVIEWER, "password": DEMO_PASSWORD}
+    )
+    assert status == 302, page
+    answers = crawl(browser, "/admin/", skip=r"logout|/static/|export|download|/opt-out/|/delete/|/history/")
+    assert len(answers) > 30
     assert [url for url, status in answers.items() if status >= 500] == []
 
     # The worker does the web's background work: a password reset email is sent by a task.
