@@ -330,7 +330,7 @@ def claim_detail(request, pk):
             else None,
             "dispute_refusal": dispute_refusal,
             "dispute_until": presentation.format_moment(dispute_until) if dispute_until else "",
-            "dispute_form": DisputeForm() if can_file and dispute_refusal is None else None,
+            "dispute_form": DisputeForm() if can_file and disputable and dispute_refusal is None else None,
             "disassociate_form": DisassociateForm() if can_file and claim.status == ClaimStatus.APPROVED else None,
             "review_overdue": bool(
                 claim.review_due_at and claim.review_due_at < timezone.now() and claim.status in REVIEW_STATUSES

@@ -52,6 +52,19 @@ def test_the_rejected_claims_page_offers_a_dispute_until_the_deadline(client, re
     assert 'data-testid="dispute"' in page and "You can dispute this rejection once" in page
 
 
+@pytest.mark.parametrize("state", ["draft", "under_review", "approved"])
+def test_a_claim_with_no_rejection_offers_no_dispute_form(client, mpn, incentives_admin, state, request):
+    if state == "draft":
+        claim = ClaimFactory(mpn=mpn, created_by=incentives_admin)
+        SubscriptionItemFactory(claim=claim)
+    else:
+        claim = request.getfixturevalue("approved" if state == "approved" else "claim")
+    client.force_login(incentives_admin)
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert 'data-testid="dispute"' not in page
+    assert "You can dispute this rejection once" not in page
+
+
 def test_the_incentives_admin_disputes_a_rejection_from_the_claim_page(client, rejected, incentives_admin):
     client.force_login(incentives_admin)
     response = client.post(reverse("claims:dispute", args=[rejected.pk]), {"justification": "Signed SOW."})
