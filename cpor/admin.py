@@ -14,9 +14,15 @@ a membership at all (Membership.clean, a database trigger, and cpor.access).
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as StockUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
 
 from .admin_mixins import ReadOnlyAdminMixin
 from .models import Membership, MpnId, Partner, User
+
+# The reviewers' back office says what it is, not "Django administration".
+admin.site.site_header = _("CPOR back office")
+admin.site.site_title = _("CPOR back office")
+admin.site.index_title = _("Claims, partners and master data")
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 

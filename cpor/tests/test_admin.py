@@ -30,6 +30,15 @@ def listed(response) -> list:
     return list(response.context["cl"].result_list)
 
 
+def test_the_back_office_is_named_cpor_not_django(client, reviewer):
+    client.force_login(reviewer)
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "CPOR back office" in page
+    assert "Django administration" not in page
+
+
 @pytest.mark.parametrize("model", ["partner", "mpnid", "user", "membership"])
 def test_a_reviewer_can_open_each_list(client, reviewer, fabrikam, model):
     partner_user(fabrikam)
