@@ -23,6 +23,8 @@ from .models import Membership, MpnId, Partner, User
 admin.site.site_header = _("CPOR back office")
 admin.site.site_title = _("CPOR back office")
 admin.site.index_title = _("Claims, partners and master data")
+# The claims list is wide (partner, MPN ID, tenant, status, dates...): the whole page is its.
+admin.site.enable_nav_sidebar = False
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
