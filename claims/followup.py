@@ -27,12 +27,12 @@ from django.utils.translation import gettext as _
 from cpor import outbox
 
 from . import deadlines, review
+from .events import EventAction
 from .lifecycle import lock_claim, record_event
 from .models import Claim, ClaimReminder, ClaimStatus, CustomerEmail, RejectionReason, ReminderKind
 
 logger = logging.getLogger(__name__)
 
-RESPONSE_REMINDER = "response_reminder"
 DISASSOCIATION = CustomerEmail.Purpose.DISASSOCIATION
 REMINDER_KINDS = {7: ReminderKind.RESPONSE_7, 2: ReminderKind.RESPONSE_2}
 
@@ -79,7 +79,7 @@ def claim_remind_response(*, claim_id: int, now: datetime.datetime | None = None
         if sent is not None:
             record_event(
                 claim,
-                action=RESPONSE_REMINDER,
+                action=EventAction.RESPONSE_REMINDER,
                 data={"days": sent, "response_due_at": claim.response_due_at.isoformat()},
             )
     return sent

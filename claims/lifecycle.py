@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .events import EventAction
 from .models import (
     DECIDED_OUTCOMES,
     ITEM_TRANSITIONS,
@@ -64,14 +65,15 @@ def lock_claims_in_order(claim_ids: Iterable[int]) -> dict[int, Claim]:
     return locked
 
 
-def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_status="", reason="", data=None):
+def record_event(claim: Claim, *, action: EventAction, actor=None, from_status="", to_status="", reason="", data=None):
     """Append to the claim's history, and announce it (`signals.claim_event_recorded`): the
     event is also the source of partner notifications, which their app queues once the
-    transaction commits."""
+    transaction commits. The action is one `EventAction` names (ValueError otherwise), so
+    that History, notifications and webhooks know every action recorded."""
     event = ClaimEvent.objects.create(
         claim=claim,
         actor=actor,
-        action=action,
+        action=EventAction(action),
         from_status=from_status,
         to_status=to_status,
         reason=str(reason or ""),
@@ -81,7 +83,7 @@ def record_event(claim: Claim, *, action: str, actor=None, from_status="", to_st
     return event
 
 
-def transition(claim: Claim, to_status: str, *, action: str, actor=None, reason="", data=None, fields=()):
+def transition(claim: Claim, to_status: str, *, action: EventAction, actor=None, reason="", data=None, fields=()):
     """Move a locked claim to `to_status`, saving `fields` too, and log it.
 
     Raises InvalidTransition (and changes nothing) when the table does not allow it.
@@ -118,7 +120,7 @@ def status_from_items(claim: Claim) -> str:
     return ClaimStatus.APPROVED if ItemOutcome.APPROVED in outcomes else ClaimStatus.REJECTED
 
 
-def settle(claim: Claim, *, action: str, actor=None, reason="", data=None, fields=()):
+def settle(claim: Claim, *, action: EventAction, actor=None, reason="", data=None, fields=()):
     """After item outcomes changed, move a locked claim to the status its items summarise.
 
     Returns the event written, or None when the status stays as it is.

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from cpor import outbox
 
 from . import deadlines
+from .events import EventAction
 from .lifecycle import lock_claim, record_event
 from .models import REVIEW_STATUSES, Claim, CustomerEmail
 
@@ -163,7 +164,7 @@ def customer_emails_send(*, claim_id: int) -> int:
             if starts_window:
                 claim = _opt_out_window_start(claim.pk, notified_at=claim.notified_at, deadline=claim.opt_out_deadline)
                 data["opt_out_deadline"] = claim.opt_out_deadline.isoformat()
-            record_event(claim, action="customer_notified", data=data)
+            record_event(claim, action=EventAction.CUSTOMER_NOTIFIED, data=data)
 
         sent += outbox.outbox_send(CustomerEmail, row_id, send=send, when_sent=when_sent, now=now)
     return sent

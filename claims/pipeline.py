@@ -29,6 +29,7 @@ from tenants.models import (
 )
 
 from . import deadlines, notices, validation
+from .events import EventAction
 from .lifecycle import ClaimError, item_move, lock_claim, lock_claims_in_order, record_event, settle, transition
 from .models import (
     REVIEW_STATUSES,
@@ -165,7 +166,7 @@ def claim_validate(*, claim_id: int) -> str | None:
             transition(
                 claim,
                 ClaimStatus.VALIDATION_FAILED,
-                action="validation_failed",
+                action=EventAction.VALIDATION_FAILED,
                 reason="; ".join(problem.message for problem in problems),
                 data={"problems": claim.validation_errors},
                 fields=["validation_errors"],
@@ -179,7 +180,7 @@ def claim_validate(*, claim_id: int) -> str | None:
         transition(
             claim,
             ClaimStatus.UNDER_REVIEW,
-            action="validated",
+            action=EventAction.VALIDATED,
             fields=["tenant", "validation_errors", "review_due_at"],
         )
         if contested:
@@ -200,7 +201,7 @@ def _tell_partner_of_competition(claim: Claim, contested: list[ClaimItem]) -> No
             "stay Under review for longer than five business days while this happens."
         ) % {"items": ", ".join(labels)}
     Comment.objects.create(claim=claim, author=None, body=body)
-    record_event(claim, action="competing_claim", data={"items": [item.pk for item in contested]})
+    record_event(claim, action=EventAction.COMPETING_CLAIM, data={"items": [item.pk for item in contested]})
 
 
 # --- Opt-out ---------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def claim_opt_out(*, token: str, now: datetime.datetime | None = None) -> Claim:
         transition(
             claim,
             ClaimStatus.OPTED_OUT,
-            action="opted_out",
+            action=EventAction.OPTED_OUT,
             reason=_("The customer opted out."),
             data={"by": "customer"},
             fields=["decided_at", "rejection_reason"],
@@ -297,11 +298,11 @@ def claim_approve_if_due(*, claim_id: int, now: datetime.datetime | None = None)
             item_move(contested, ItemOutcome.CONTESTED, now=now)
             _tell_partner_of_competition(claim, contested)
         if approved:
-            record_event(claim, action="items_approved", data={"items": approved})
+            record_event(claim, action=EventAction.ITEMS_APPROVED, data={"items": approved})
         if claim.items.filter(outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED)).exists():
             return claim.status
         claim.decided_at = now
-        settle(claim, action="approved", reason=_("The opt-out period ended."), fields=["decided_at"])
+        settle(claim, action=EventAction.APPROVED, reason=_("The opt-out period ended."), fields=["decided_at"])
     return claim.status
 
 
@@ -387,11 +388,11 @@ def _claim_items_end(claim_id: int, item_ids: list[int], *, now: datetime.dateti
             return 0
         record_event(
             claim,
-            action="item_ended",
+            action=EventAction.ITEM_ENDED,
             reason=_("The subscription is no longer active or in grace."),
             data={"items": item_ids},
         )
-        settle(claim, action="ended", reason=_("The subscription is no longer active or in grace."))
+        settle(claim, action=EventAction.ENDED, reason=_("The subscription is no longer active or in grace."))
     return len(items)
 
 

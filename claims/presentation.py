@@ -2,7 +2,8 @@
 
 Every status has a sentence saying what it means and one saying what happens next
 (PRODUCT.md section 5); every event the services and the pipeline record has a label for
-the History. Kept here, beside the models, so that pages and emails say the same thing.
+the History (`events.EventAction`). Kept here, beside the models, so that pages and emails
+say the same thing.
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from django.utils.timezone import get_current_timezone, get_current_timezone_nam
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .events import EventAction
 from .models import REVIEW_STATUSES, ClaimStatus, ItemOutcome, RejectionReason
 from .validation import Problem
 
@@ -103,53 +105,13 @@ STATUS_BADGES = {
     ClaimStatus.DISPUTED: "warning",
 }
 
-# The actions recorded on claims, by every part of the application. An action not listed
-# here is shown by its code, so a new one is never hidden from the History.
-EVENT_LABELS = {
-    # The partner's own actions (claims.services).
-    "draft_created": gettext_lazy("Claim created"),
-    "draft_updated": gettext_lazy("Claim details changed"),
-    "items_changed": gettext_lazy("Products or workloads changed"),
-    "contacts_changed": gettext_lazy("Contacts changed"),
-    "poe_added": gettext_lazy("Proof of execution added"),
-    "poe_removed": gettext_lazy("Proof of execution removed"),
-    "comment_added": gettext_lazy("Comment added"),
-    "submitted": gettext_lazy("Claim submitted"),
-    "partner_responded": gettext_lazy("Partner answered the request for information"),
-    # The background pipeline (claims.pipeline).
-    "validated": gettext_lazy("Validation passed"),
-    "validation_failed": gettext_lazy("Validation failed"),
-    "competing_claim": gettext_lazy("Competing claim: items go to arbitration"),
-    "customer_notified": gettext_lazy("Customer emailed"),
-    "opted_out": gettext_lazy("Customer opted out"),
-    "items_approved": gettext_lazy("Items approved"),
-    "approved": gettext_lazy("Claim approved"),
-    "item_ended": gettext_lazy("Item ended"),
-    "ended": gettext_lazy("Association ended"),
-    # Reviewers (claims.review).
-    "reviewer_comment": gettext_lazy("Reviewer commented"),
-    "information_requested": gettext_lazy("Reviewer asked for more information"),
-    "item_approved": gettext_lazy("Item approved"),
-    "arbitration_won": gettext_lazy("Arbitration: your organisation was chosen"),
-    "item_rejected": gettext_lazy("Item rejected"),
-    "items_rejected": gettext_lazy("Items rejected"),
-    "rejected": gettext_lazy("Claim rejected"),
-    # After the decision (claims.services, claims.review, claims.followup).
-    "disputed": gettext_lazy("Rejection disputed"),
-    "dispute_upheld": gettext_lazy("Dispute answered: rejection upheld"),
-    "dispute_overturned": gettext_lazy("Dispute answered: rejection overturned"),
-    "disassociated": gettext_lazy("Customer disassociated"),
-    "response_reminder": gettext_lazy("Reminder: answer due"),
-    # The reviewers' desk (internal: partners never see these).
-    "claim_taken": gettext_lazy("Reviewer took the claim"),
-    "claim_taken_over": gettext_lazy("Reviewer took the claim over"),
-    "claim_released": gettext_lazy("Reviewer released the claim"),
-}
-
 
 def event_label(action: str) -> str:
-    label = EVENT_LABELS.get(action)
-    return str(label) if label else action.replace("_", " ").capitalize()
+    """An event's History label. An action no `EventAction` names (a row older than the code
+    that reads it) is shown by its code, so that no event is ever hidden from the History."""
+    if action in EventAction.values:
+        return str(EventAction(action).label)
+    return action.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from cpor import access
 from tenants.models import LegacyAssociation
 
 from . import deadlines, lifecycle, validation
+from .events import EventAction
 from .lifecycle import ClaimError
 from .models import (
     REVIEW_STATUSES,
@@ -59,23 +60,10 @@ UNDECIDED = (ItemOutcome.PENDING, ItemOutcome.CONTESTED)
 
 # The action recorded when the items' outcomes move a claim to a new status.
 SETTLE_ACTIONS = {
-    ClaimStatus.APPROVED: "approved",
-    ClaimStatus.REJECTED: "rejected",
-    ClaimStatus.ENDED: "ended",
+    ClaimStatus.APPROVED: EventAction.APPROVED,
+    ClaimStatus.REJECTED: EventAction.REJECTED,
+    ClaimStatus.ENDED: EventAction.ENDED,
 }
-
-# Event actions written here (the History labels live in `claims.presentation`).
-REVIEWER_COMMENT = "reviewer_comment"
-INFORMATION_REQUESTED = "information_requested"
-ITEM_APPROVED = "item_approved"
-ARBITRATION_WON = "arbitration_won"
-ITEM_REJECTED = "item_rejected"
-ITEM_ENDED = "item_ended"
-ITEMS_REJECTED = "items_rejected"
-CLAIM_TAKEN = "claim_taken"
-CLAIM_TAKEN_OVER = "claim_taken_over"
-CLAIM_RELEASED = "claim_released"
-
 
 # --- Guards --------------------------------------------------------------------------------
 
@@ -171,7 +159,10 @@ def claim_comment_add_by_reviewer(*, reviewer, claim_id, body: str, internal: bo
         claim = _lock(claim_id)
         comment = Comment.objects.create(claim=claim, author=reviewer, body=body, is_internal=internal)
         lifecycle.record_event(
-            claim, action=REVIEWER_COMMENT, actor=reviewer, data={"comment": comment.pk, "internal": internal}
+            claim,
+            action=EventAction.REVIEWER_COMMENT,
+            actor=reviewer,
+            data={"comment": comment.pk, "internal": internal},
         )
     return comment
 
@@ -220,7 +211,7 @@ def claim_take(*, reviewer, claim_id, take_over: bool = False) -> Claim:
             data["taken_from"] = holder.pk
         lifecycle.record_event(
             claim,
-            action=CLAIM_TAKEN_OVER if holder is not None else CLAIM_TAKEN,
+            action=EventAction.CLAIM_TAKEN_OVER if holder is not None else EventAction.CLAIM_TAKEN,
             actor=reviewer,
             reason=_("Taken over from %(reviewer)s") % {"reviewer": _reviewer_name(holder)} if holder else "",
             data=data,
@@ -245,7 +236,10 @@ def claim_release(*, reviewer, claim_id) -> Claim:
         claim.assigned_at = None
         claim.save(update_fields=["assigned_to", "assigned_at", "updated_at"])
         lifecycle.record_event(
-            claim, action=CLAIM_RELEASED, actor=reviewer, data={"internal": True, "released_by": reviewer.pk}
+            claim,
+            action=EventAction.CLAIM_RELEASED,
+            actor=reviewer,
+            data={"internal": True, "released_by": reviewer.pk},
         )
     return claim
 
@@ -275,7 +269,7 @@ def claim_request_information(*, reviewer, claim_id, message: str) -> Claim:
         lifecycle.transition(
             claim,
             ClaimStatus.ACTION_REQUIRED,
-            action=INFORMATION_REQUESTED,
+            action=EventAction.INFORMATION_REQUESTED,
             actor=reviewer,
             reason=message,
             data={"comment": comment.pk},
@@ -345,7 +339,7 @@ def _reject_undecided(claim: Claim, *, actor, reason: str, note: str = "", now=N
             )
     claim.response_due_at = None
     if claim.items.filter(outcome=ItemOutcome.APPROVED).exists():
-        lifecycle.record_event(claim, action=ITEMS_REJECTED, actor=actor, reason=event_reason, data=data)
+        lifecycle.record_event(claim, action=EventAction.ITEMS_REJECTED, actor=actor, reason=event_reason, data=data)
         claim.save(update_fields=["response_due_at", "updated_at"])
         _settle(claim, reviewer=actor)
     else:
@@ -354,7 +348,7 @@ def _reject_undecided(claim: Claim, *, actor, reason: str, note: str = "", now=N
         lifecycle.transition(
             claim,
             ClaimStatus.REJECTED,
-            action="rejected",
+            action=EventAction.REJECTED,
             actor=actor,
             reason=event_reason,
             data=data,
@@ -363,9 +357,6 @@ def _reject_undecided(claim: Claim, *, actor, reason: str, note: str = "", now=N
 
 
 # --- Disputes (the partner's, answered by reviewers) -----------------------------------------
-
-DISPUTE_UPHELD = "dispute_upheld"
-DISPUTE_OVERTURNED = "dispute_overturned"
 
 
 def _lock_disputed(claim_id) -> Claim:
@@ -403,7 +394,7 @@ def dispute_uphold(*, reviewer, claim_id, note: str) -> Claim:
         lifecycle.transition(
             claim,
             _status_after_upheld_dispute(claim),
-            action=DISPUTE_UPHELD,
+            action=EventAction.DISPUTE_UPHELD,
             actor=reviewer,
             reason=note,
             fields=["dispute_final", "dispute_answer_due_at"],
@@ -451,7 +442,7 @@ def dispute_overturn(*, reviewer, claim_id, note: str) -> Claim:
         lifecycle.transition(
             claim,
             ClaimStatus.UNDER_REVIEW,
-            action=DISPUTE_OVERTURNED,
+            action=EventAction.DISPUTE_OVERTURNED,
             actor=reviewer,
             reason=note,
             data={"items": [item.pk for item in rejected]},
@@ -611,7 +602,7 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
         rival_claim = claims[rival.claim_id]
         lifecycle.item_move([rival], ItemOutcome.ENDED, now=now)
         lifecycle.record_event(
-            rival_claim, action=ITEM_ENDED, actor=reviewer, data=_item_data(rival, arbitration=True, **won)
+            rival_claim, action=EventAction.ITEM_ENDED, actor=reviewer, data=_item_data(rival, arbitration=True, **won)
         )
         with _in_partner_language(rival_claim):
             message = _(
@@ -626,7 +617,7 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
         lifecycle.item_move([rival], ItemOutcome.REJECTED, now=now)
         lifecycle.record_event(
             rival_claim,
-            action=ITEM_REJECTED,
+            action=EventAction.ITEM_REJECTED,
             actor=reviewer,
             data=_item_data(rival, rejection_reason=RejectionReason.LOST_ARBITRATION, **won),
         )
@@ -653,19 +644,25 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
             legacy_ended=legacy_ended,
         )
         if winner_item.outcome == ItemOutcome.APPROVED:
-            lifecycle.record_event(winner_claim, action=ARBITRATION_WON, actor=reviewer, reason=rationale, data=data)
+            lifecycle.record_event(
+                winner_claim, action=EventAction.ARBITRATION_WON, actor=reviewer, reason=rationale, data=data
+            )
             message = gettext_noop(
                 "After comparing the competing claims, the reviewers confirmed %(item)s for your organisation."
             )
         elif opt_out_window_closed(winner_claim, now=now):
             lifecycle.item_move([winner_item], ItemOutcome.APPROVED, now=now)
-            lifecycle.record_event(winner_claim, action=ITEM_APPROVED, actor=reviewer, reason=rationale, data=data)
+            lifecycle.record_event(
+                winner_claim, action=EventAction.ITEM_APPROVED, actor=reviewer, reason=rationale, data=data
+            )
             message = gettext_noop(
                 "After comparing the competing claims, the reviewers approved %(item)s for your organisation."
             )
         else:
             lifecycle.item_move([winner_item], ItemOutcome.PENDING, now=now)
-            lifecycle.record_event(winner_claim, action=ARBITRATION_WON, actor=reviewer, reason=rationale, data=data)
+            lifecycle.record_event(
+                winner_claim, action=EventAction.ARBITRATION_WON, actor=reviewer, reason=rationale, data=data
+            )
             message = gettext_noop(
                 "After comparing the competing claims, the reviewers chose your organisation for %(item)s. It will "
                 "be approved when the customer's opt-out window closes."
@@ -697,7 +694,7 @@ def _reject_contested(item: ClaimItem, claim: Claim, *, reviewer, note: str) -> 
     rejection_reason = RejectionReason.LOST_ARBITRATION if rival_stands else RejectionReason.OTHER
     lifecycle.record_event(
         claim,
-        action=ITEM_REJECTED,
+        action=EventAction.ITEM_REJECTED,
         actor=reviewer,
         reason=note,
         data=_item_data(item, rejection_reason=rejection_reason),

@@ -31,6 +31,7 @@ from cpor.models import MpnId
 from tenants.models import LIVE_SUBSCRIPTION_STATUSES, Product, SolutionArea, Tenant, Workload
 
 from . import deadlines, tasks, uploads, validation
+from .events import EventAction
 from .lifecycle import ClaimError, item_move, record_event, transition
 from .models import (
     ACTIVITY_PROGRAMS,
@@ -45,9 +46,6 @@ from .models import (
     RejectionReason,
 )
 from .validation import Problem
-
-# A reviewer's request for information is answered by a partner comment or more PoE.
-PARTNER_RESPONDED = "partner_responded"
 
 # After submission, proof of execution is added when a reviewer asks for it, and to an
 # approved claim (newer proof, which arbitration shows first).
@@ -197,7 +195,7 @@ def claim_create_draft(*, user, start: ClaimStart) -> Claim:
     values = _checked_start(partner, start)
     with transaction.atomic():
         claim = Claim.objects.create(partner=partner, created_by=user, **values)
-        record_event(claim, action="draft_created", actor=user, to_status=ClaimStatus.DRAFT)
+        record_event(claim, action=EventAction.DRAFT_CREATED, actor=user, to_status=ClaimStatus.DRAFT)
     return claim
 
 
@@ -223,9 +221,11 @@ def claim_update_draft(*, user, claim_id, start: ClaimStart) -> Claim:
             removed = [item.label for item in _items_with_labels(claim)]
             if removed:
                 claim.items.all().delete()
-                record_event(claim, action="items_changed", actor=user, data={"added": [], "removed": removed})
+                record_event(
+                    claim, action=EventAction.ITEMS_CHANGED, actor=user, data={"added": [], "removed": removed}
+                )
         claim.save(update_fields=[*changed, "updated_at"])
-        record_event(claim, action="draft_updated", actor=user, data={"changed": changed})
+        record_event(claim, action=EventAction.DRAFT_UPDATED, actor=user, data={"changed": changed})
     return claim
 
 
@@ -281,7 +281,7 @@ def claim_set_items(
             claim.save(update_fields=["updated_at"])
             record_event(
                 claim,
-                action="items_changed",
+                action=EventAction.ITEMS_CHANGED,
                 actor=user,
                 data={
                     "added": sorted({after[key] for key in after.keys() - before.keys()}),
@@ -399,7 +399,7 @@ def claim_set_contacts(*, user, claim_id, contacts: ClaimContacts) -> Claim:
         if changed:
             claim.save(update_fields=[*changed, "updated_at"])
             # The log names the fields only: contact details are personal data.
-            record_event(claim, action="contacts_changed", actor=user, data={"changed": changed})
+            record_event(claim, action=EventAction.CONTACTS_CHANGED, actor=user, data={"changed": changed})
     return claim
 
 
@@ -469,7 +469,7 @@ def _store_proofs(claim: Claim, user, files: Sequence, content_types: Sequence[s
             proof.file.save("poe", upload, save=False)
             stored.append(proof.file.name)
             proof.save()
-            record_event(claim, action="poe_added", actor=user, data={"file": proof.original_name})
+            record_event(claim, action=EventAction.POE_ADDED, actor=user, data={"file": proof.original_name})
             added.append(proof)
     except Exception:
         uploads.delete_stored_files(stored)
@@ -487,7 +487,7 @@ def claim_remove_poe(*, user, claim_id, proof_id) -> None:
             raise Http404
         name, stored = proof.original_name, proof.file.name
         proof.delete()
-        record_event(claim, action="poe_removed", actor=user, data={"file": name})
+        record_event(claim, action=EventAction.POE_REMOVED, actor=user, data={"file": name})
         transaction.on_commit(lambda: uploads.delete_stored_files([stored]))
 
 
@@ -507,7 +507,7 @@ def claim_add_comment(*, user, claim_id, body: str) -> Comment:
     with transaction.atomic():
         claim = _lock_own_claim(partner, claim_id)
         comment = Comment.objects.create(claim=claim, author=user, body=body, is_internal=False)
-        record_event(claim, action="comment_added", actor=user, data={"comment": comment.pk})
+        record_event(claim, action=EventAction.COMMENT_ADDED, actor=user, data={"comment": comment.pk})
         _answer_information_request(claim, user)
     return comment
 
@@ -515,18 +515,23 @@ def claim_add_comment(*, user, claim_id, body: str) -> Comment:
 def _answer_information_request(claim: Claim, user) -> None:
     if claim.status == ClaimStatus.ACTION_REQUIRED:
         claim.response_due_at = None
-        transition(claim, ClaimStatus.UNDER_REVIEW, action=PARTNER_RESPONDED, actor=user, fields=["response_due_at"])
+        transition(
+            claim,
+            ClaimStatus.UNDER_REVIEW,
+            action=EventAction.PARTNER_RESPONDED,
+            actor=user,
+            fields=["response_due_at"],
+        )
 
 
 # --- After the decision: dispute a rejection, disassociate a customer -----------------------
 
-DISPUTED = "disputed"
-DISASSOCIATED = "disassociated"
-
 
 def items_lost_in_arbitration(claim: Claim):
     """The claim's items rejected because another partner was chosen in arbitration."""
-    lost = claim.events.filter(action="item_rejected", data__rejection_reason=RejectionReason.LOST_ARBITRATION)
+    lost = claim.events.filter(
+        action=EventAction.ITEM_REJECTED, data__rejection_reason=RejectionReason.LOST_ARBITRATION
+    )
     item_ids = [event.data.get("item") for event in lost]
     return claim.items.filter(pk__in=[pk for pk in item_ids if isinstance(pk, int)], outcome=ItemOutcome.REJECTED)
 
@@ -593,7 +598,7 @@ def claim_dispute(*, user, claim_id, justification: str, files: Sequence = ()) -
         transition(
             claim,
             ClaimStatus.DISPUTED,
-            action=DISPUTED,
+            action=EventAction.DISPUTED,
             actor=user,
             reason=justification,
             data={"comment": comment.pk, "dispute_answer_due_at": claim.dispute_answer_due_at.isoformat()},
@@ -631,7 +636,7 @@ def claim_disassociate(*, user, claim_id, reason: str) -> Claim:
         transition(
             claim,
             ClaimStatus.ENDED,
-            action=DISASSOCIATED,
+            action=EventAction.DISASSOCIATED,
             actor=user,
             reason=reason,
             data={"items": [item.pk for item in items]},
@@ -682,7 +687,7 @@ def claim_submit(*, user, claim_id) -> Claim:
         if missing:
             raise ClaimError(_("Before you submit, add %(missing)s.") % {"missing": ", ".join(missing)})
         claim.submitted_at = timezone.now()
-        transition(claim, ClaimStatus.SUBMITTED, action="submitted", actor=user, fields=["submitted_at"])
+        transition(claim, ClaimStatus.SUBMITTED, action=EventAction.SUBMITTED, actor=user, fields=["submitted_at"])
         claim_pk = claim.pk
         transaction.on_commit(lambda: tasks.enqueue_validation(claim_pk))
     return claim

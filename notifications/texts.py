@@ -11,17 +11,22 @@ from django.db.models import F, Q
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from claims.events import EventAction
 from claims.models import ClaimEvent, ClaimStatus, RejectionReason
 from claims.presentation import STATUS_MEANINGS, format_moment
 from claims.validation import Problem
 
-# Item events written by the reviewers' arbitration (claims.review) and by validation when
-# another partner holds or claims an item.
-COMPETING_ACTIONS = ("competing_claim", "item_contested")
-ITEM_ACTIONS = (*COMPETING_ACTIONS, "item_rejected", "item_ended", "arbitration_won")
+# Item events written by validation when another partner holds or claims an item, and by the
+# reviewers' arbitration (claims.review).
+ITEM_ACTIONS = (
+    EventAction.COMPETING_CLAIM,
+    EventAction.ITEM_REJECTED,
+    EventAction.ITEM_ENDED,
+    EventAction.ARBITRATION_WON,
+)
 # Events that change no status but that the partner must hear of: a reminder that an answer
 # to a reviewer's request is due (claims.followup).
-REMINDER_ACTIONS = ("response_reminder",)
+REMINDER_ACTIONS = (EventAction.RESPONSE_REMINDER,)
 
 # The statuses the partner contact is told about (PRODUCT.md section 6).
 NOTIFIED_STATUSES = (
@@ -80,7 +85,7 @@ def describe(event: ClaimEvent) -> EventText:
     """The title and sentences that tell the partner what happened."""
     claim = event.claim
     action = event.action
-    if action in COMPETING_ACTIONS:
+    if action == EventAction.COMPETING_CLAIM:
         return EventText(
             _("Competing claim"),
             (
@@ -91,18 +96,18 @@ def describe(event: ClaimEvent) -> EventText:
                 % {"item": _item_label(event)},
             ),
         )
-    if action == "item_rejected":
+    if action == EventAction.ITEM_REJECTED:
         lines = [_("%(item)s was not approved for your organisation.") % {"item": _item_label(event)}]
         reason = (event.data or {}).get("rejection_reason")
         if reason in RejectionReason.values:
             lines.append(_("Reason: %(reason)s.") % {"reason": RejectionReason(reason).label})
         return EventText(_("Item rejected"), tuple(lines))
-    if action == "item_ended":
+    if action == EventAction.ITEM_ENDED:
         return EventText(
             _("Item ended"),
             (_("Your association with %(item)s has ended.") % {"item": _item_label(event)},),
         )
-    if action == "arbitration_won":
+    if action == EventAction.ARBITRATION_WON:
         return EventText(
             _("Chosen in arbitration"),
             (
@@ -113,7 +118,7 @@ def describe(event: ClaimEvent) -> EventText:
                 % {"item": _item_label(event)},
             ),
         )
-    if action == "response_reminder":
+    if action == EventAction.RESPONSE_REMINDER:
         return EventText(
             _("Answer due soon"),
             (
@@ -138,8 +143,8 @@ def describe(event: ClaimEvent) -> EventText:
         lines.append(_("Answer by %(deadline)s.") % {"deadline": _deadline(claim.response_due_at, claim)})
     if status == ClaimStatus.UNDER_REVIEW and event.from_status == ClaimStatus.DISPUTED:
         lines = [_("The reviewers overturned the rejection after your dispute: the claim is back under review.")]
-    if action == "dispute_upheld":
+    if action == EventAction.DISPUTE_UPHELD:
         lines = [_("The reviewers upheld the rejection after your dispute. The decision is final.")]
-    if status == ClaimStatus.ENDED and event.action == "disassociated":
+    if status == ClaimStatus.ENDED and event.action == EventAction.DISASSOCIATED:
         lines = [_("Your organisation disassociated this customer. Its usage data is no longer shown.")]
     return EventText(title, tuple(lines))

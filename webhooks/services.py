@@ -25,9 +25,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from claims.events import EventAction
 from claims.lifecycle import ClaimError
 from claims.models import ClaimEvent
-from claims.presentation import EVENT_LABELS
 from cpor import access
 
 from . import delivery
@@ -41,30 +41,30 @@ CLAIM_SECONDS = 60
 MAX_ENDPOINTS_PER_PARTNER = 10
 
 # What an endpoint may subscribe to: every action recorded on claims, by its History label.
-EVENT_TYPES: dict[str, object] = dict(EVENT_LABELS)
+EVENT_TYPES: dict[str, object] = dict(EventAction.choices)
 # What a new endpoint subscribes to unless the admin chooses otherwise: the status changes
 # and item decisions the partner is notified of.
 DEFAULT_EVENT_TYPES = (
-    "submitted",
-    "validated",
-    "validation_failed",
-    "competing_claim",
-    "information_requested",
-    "partner_responded",
-    "opted_out",
-    "approved",
-    "item_approved",
-    "item_rejected",
-    "item_ended",
-    "arbitration_won",
-    "rejected",
-    "ended",
+    EventAction.SUBMITTED,
+    EventAction.VALIDATED,
+    EventAction.VALIDATION_FAILED,
+    EventAction.COMPETING_CLAIM,
+    EventAction.INFORMATION_REQUESTED,
+    EventAction.PARTNER_RESPONDED,
+    EventAction.OPTED_OUT,
+    EventAction.APPROVED,
+    EventAction.ITEM_APPROVED,
+    EventAction.ITEM_REJECTED,
+    EventAction.ITEM_ENDED,
+    EventAction.ARBITRATION_WON,
+    EventAction.REJECTED,
+    EventAction.ENDED,
     # After the decision (issue 9).
-    "disputed",
-    "dispute_upheld",
-    "dispute_overturned",
-    "disassociated",
-    "response_reminder",
+    EventAction.DISPUTED,
+    EventAction.DISPUTE_UPHELD,
+    EventAction.DISPUTE_OVERTURNED,
+    EventAction.DISASSOCIATED,
+    EventAction.RESPONSE_REMINDER,
 )
 
 

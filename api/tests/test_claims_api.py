@@ -324,7 +324,7 @@ def test_the_detail_shows_status_deadlines_items_comments_and_history_but_no_int
     assert [comment["body"] for comment in body["comments"]] == ["Looks fine."]
     assert body["comments"][0]["author"] == "Reviewer"
     assert "Secret note" not in str(body)
-    assert [entry["action"] for entry in body["history"]][:2] == ["submitted", "validation_passed"]
+    assert [entry["action"] for entry in body["history"]][:2] == ["submitted", "validated"]
     assert body["items"][0]["outcome"] == "pending"
 
 

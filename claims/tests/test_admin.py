@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from claims import review
+from claims.events import EventAction
 from claims.models import Claim, ClaimEvent, ClaimStatus, Comment, ItemOutcome, RejectionReason
 from claims.tests.factories import PDF_BYTES, ClaimFactory, ProofFactory, SubscriptionItemFactory
 from claims.tests.test_review import competing_claims, make_reviewer, put_under_review
@@ -376,7 +377,7 @@ def test_posting_request_information_changes_the_status_and_writes_the_event(rev
     assert response["Location"] == reverse("admin:claims_claim_change", args=[claim.pk])
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.ACTION_REQUIRED
-    event = claim.events.get(action=review.INFORMATION_REQUESTED)
+    event = claim.events.get(action=EventAction.INFORMATION_REQUESTED)
     assert (event.actor, event.to_status) == (reviewer, ClaimStatus.ACTION_REQUIRED)
     assert claim.comments.get(is_internal=False).body == "Send the signed SOW."
 
@@ -385,7 +386,7 @@ def test_posting_an_internal_note_keeps_it_internal(reviewer, claim):
     as_user(reviewer).post(reverse("admin:claims_claim_internal_note", args=[claim.pk]), {"body": "Call the CIO"})
     note = claim.comments.get()
     assert note.is_internal
-    assert claim.events.get(action=review.REVIEWER_COMMENT).data["internal"] is True
+    assert claim.events.get(action=EventAction.REVIEWER_COMMENT).data["internal"] is True
 
 
 def test_posting_a_comment_to_the_partner(reviewer, claim):

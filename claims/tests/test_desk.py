@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from claims import dashboard, review, selectors
+from claims.events import EventAction
 from claims.lifecycle import ClaimError
 from claims.models import Claim, ClaimEvent, ClaimStatus, ItemOutcome
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
@@ -62,7 +63,7 @@ def test_a_reviewer_takes_an_unassigned_claim_and_it_is_recorded(reviewer, claim
     claim.refresh_from_db()
     assert claim.assigned_to == reviewer
     assert claim.assigned_at is not None
-    event = ClaimEvent.objects.get(claim=claim, action=review.CLAIM_TAKEN)
+    event = ClaimEvent.objects.get(claim=claim, action=EventAction.CLAIM_TAKEN)
     assert event.actor == reviewer
     assert event.data["internal"] is True
 
@@ -71,7 +72,7 @@ def test_taking_a_claim_twice_is_refused_and_records_nothing_more(reviewer, clai
     review.claim_take(reviewer=reviewer, claim_id=claim.pk)
     with pytest.raises(ClaimError, match="already taken this claim"):
         review.claim_take(reviewer=reviewer, claim_id=claim.pk)
-    assert desk_events(claim) == [review.CLAIM_TAKEN]
+    assert desk_events(claim) == [EventAction.CLAIM_TAKEN]
 
 
 def test_taking_a_claim_another_reviewer_holds_is_refused_and_changes_nothing(reviewer, colleague, claim):
@@ -80,7 +81,7 @@ def test_taking_a_claim_another_reviewer_holds_is_refused_and_changes_nothing(re
         review.claim_take(reviewer=reviewer, claim_id=claim.pk)
     claim.refresh_from_db()
     assert claim.assigned_to == colleague
-    assert desk_events(claim) == [review.CLAIM_TAKEN]
+    assert desk_events(claim) == [EventAction.CLAIM_TAKEN]
 
 
 def test_taking_over_needs_the_explicit_choice_and_records_whom_it_was_taken_from(reviewer, colleague, claim):
@@ -88,7 +89,7 @@ def test_taking_over_needs_the_explicit_choice_and_records_whom_it_was_taken_fro
     review.claim_take(reviewer=reviewer, claim_id=claim.pk, take_over=True)
     claim.refresh_from_db()
     assert claim.assigned_to == reviewer
-    event = ClaimEvent.objects.get(claim=claim, action=review.CLAIM_TAKEN_OVER)
+    event = ClaimEvent.objects.get(claim=claim, action=EventAction.CLAIM_TAKEN_OVER)
     assert event.data["taken_from"] == colleague.pk
     assert "Colin Colleague" in event.reason
 
@@ -101,7 +102,7 @@ def test_releasing_a_claim_one_does_not_hold_is_refused_and_changes_nothing(revi
         review.claim_release(reviewer=reviewer, claim_id=claim.pk)
     claim.refresh_from_db()
     assert claim.assigned_to == colleague
-    assert desk_events(claim) == [review.CLAIM_TAKEN]
+    assert desk_events(claim) == [EventAction.CLAIM_TAKEN]
 
 
 def test_releasing_puts_the_claim_back_unassigned(reviewer, claim):
@@ -109,7 +110,7 @@ def test_releasing_puts_the_claim_back_unassigned(reviewer, claim):
     review.claim_release(reviewer=reviewer, claim_id=claim.pk)
     claim.refresh_from_db()
     assert (claim.assigned_to, claim.assigned_at) == (None, None)
-    assert desk_events(claim) == [review.CLAIM_TAKEN, review.CLAIM_RELEASED]
+    assert desk_events(claim) == [EventAction.CLAIM_TAKEN, EventAction.CLAIM_RELEASED]
 
 
 def test_only_a_claim_on_the_desk_can_be_taken(reviewer):
@@ -173,7 +174,7 @@ def test_two_reviewers_taking_the_same_claim_at_once_exactly_one_wins():
     assert len(won) == 1 and len(refused) == 1
     claim.refresh_from_db()
     assert claim.assigned_to_id == won[0]
-    assert ClaimEvent.objects.filter(claim=claim, action=review.CLAIM_TAKEN).count() == 1
+    assert ClaimEvent.objects.filter(claim=claim, action=EventAction.CLAIM_TAKEN).count() == 1
 
 
 # --- Partners never see who reviews ------------------------------------------------------------------
@@ -185,7 +186,7 @@ def test_partners_never_see_who_took_their_claim(client, reviewer, colleague, cl
     review.claim_release(reviewer=reviewer, claim_id=claim.pk)
     user = partner_user(claim.partner, Role.INCENTIVES_ADMIN)
     visible = {event.action for event in selectors.claim_events_visible_to(user, claim)}
-    assert not visible & {review.CLAIM_TAKEN, review.CLAIM_TAKEN_OVER, review.CLAIM_RELEASED}
+    assert not visible & {EventAction.CLAIM_TAKEN, EventAction.CLAIM_TAKEN_OVER, EventAction.CLAIM_RELEASED}
     client.force_login(user)
     page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
     for name in ("Colin", "Rita", reviewer.email, colleague.email):

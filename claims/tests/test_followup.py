@@ -16,6 +16,7 @@ from django.http import Http404
 from django.utils import translation
 
 from claims import followup, pipeline, review, services
+from claims.events import EventAction
 from claims.lifecycle import ClaimError
 from claims.models import (
     ClaimItem,
@@ -111,7 +112,7 @@ def test_reminders_go_out_7_and_2_business_days_before_and_once_each(claim, revi
         with time_machine.travel(moment, tick=False):
             periodic_jobs_run(now=moment)
             periodic_jobs_run(now=moment)  # a second pass changes nothing
-        events = claim.events.filter(action=followup.RESPONSE_REMINDER).order_by("pk")
+        events = claim.events.filter(action=EventAction.RESPONSE_REMINDER).order_by("pk")
         assert [event.data["days"] for event in events] == expected, moment
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.ACTION_REQUIRED
@@ -124,7 +125,7 @@ def test_a_late_job_sends_only_the_nearest_reminder(claim, reviewer):
     moment = paris(2026, 5, 21, 9, 0)
     assert followup.response_reminders_send(now=moment) == 1
     assert followup.response_reminders_send(now=moment) == 0
-    assert [event.data["days"] for event in claim.events.filter(action=followup.RESPONSE_REMINDER)] == [2]
+    assert [event.data["days"] for event in claim.events.filter(action=EventAction.RESPONSE_REMINDER)] == [2]
 
 
 def test_a_reminder_is_sent_once_per_claim_kind_and_deadline_by_the_database(claim, reviewer):
@@ -176,7 +177,7 @@ def test_a_rejection_can_be_disputed_within_30_days_and_the_reviewers_answer_wit
     assert claim.dispute_answer_due_at == paris(2026, 5, 18, 23, 59, 59)  # 8 and 14 May are holidays
     assert claim.proofs.filter(original_name="sow.pdf").exists()
     assert claim.comments.filter(body="The customer signed the SOW.", author=filer).exists()
-    assert claim.events.filter(action=services.DISPUTED).exists()
+    assert claim.events.filter(action=EventAction.DISPUTED).exists()
 
 
 def test_a_dispute_after_30_days_is_refused_and_changes_nothing(claim, reviewer, filer):
@@ -321,7 +322,7 @@ def test_disassociating_ends_the_items_frees_them_and_emails_the_customers_conta
         item_key=item.item_key,
         outcome=ItemOutcome.APPROVED,
     )
-    assert claim.events.filter(action=services.DISASSOCIATED).exists()
+    assert claim.events.filter(action=EventAction.DISASSOCIATED).exists()
 
 
 def test_only_an_approved_claim_can_be_disassociated(claim, filer):

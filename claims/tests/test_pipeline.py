@@ -522,7 +522,8 @@ class TestApprovalTimer:
     def test_the_timer_never_approves_a_claim_waiting_on_an_information_request(self):
         claim = validated_claim()
         with transaction.atomic():
-            lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.ACTION_REQUIRED, action="info")
+            locked = lifecycle.lock_claim(claim.pk)
+            lifecycle.transition(locked, ClaimStatus.ACTION_REQUIRED, action="information_requested")
         pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(days=1))
         claim.refresh_from_db()
         assert claim.status == ClaimStatus.ACTION_REQUIRED

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone, translation
 
 from claims import lifecycle, review, selectors, services
+from claims.events import EventAction
 from claims.models import Activity, Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ItemOutcome, RejectionReason
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory, WorkloadItemFactory
 from cpor.models import Program
@@ -46,7 +47,7 @@ def put_under_review(claim, *, window_closed=False, review_due_at=None):
         lifecycle.transition(
             locked,
             ClaimStatus.UNDER_REVIEW,
-            action="validation_passed",
+            action="validated",
             fields=["notified_at", "opt_out_deadline", "review_due_at"],
         )
     claim.refresh_from_db()
@@ -164,7 +165,7 @@ def test_reviewer_comment_is_shown_to_the_partner_and_logged(reviewer, claim):
         reviewer,
     )
     assert list(selectors.comments_visible_to(partner_user, claim)) == [comment]
-    event = claim.events.get(action=review.REVIEWER_COMMENT)
+    event = claim.events.get(action=EventAction.REVIEWER_COMMENT)
     assert (event.actor, event.data) == (reviewer, {"comment": comment.pk, "internal": False})
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.UNDER_REVIEW
@@ -178,7 +179,7 @@ def test_internal_note_is_marked_internal_and_hidden_from_the_partner(reviewer, 
     assert note.is_internal
     assert not selectors.comments_visible_to(partner_user, claim).exists()
     assert list(selectors.comments_visible_to(reviewer, claim)) == [note]
-    event = claim.events.get(action=review.REVIEWER_COMMENT)
+    event = claim.events.get(action=EventAction.REVIEWER_COMMENT)
     assert event.data == {"comment": note.pk, "internal": True}
 
 
@@ -206,7 +207,7 @@ def test_request_information_asks_the_partner_in_a_comment_and_waits_for_them(re
     assert claim.status == ClaimStatus.ACTION_REQUIRED
     comment = claim.comments.get()
     assert (comment.body, comment.is_internal, comment.author) == ("Upload the signed SOW.", False, reviewer)
-    event = claim.events.get(action=review.INFORMATION_REQUESTED)
+    event = claim.events.get(action=EventAction.INFORMATION_REQUESTED)
     assert (event.actor, event.from_status, event.to_status, event.reason, event.data) == (
         reviewer,
         ClaimStatus.UNDER_REVIEW,
@@ -336,7 +337,7 @@ def test_reject_keeps_an_item_already_won_in_arbitration_and_the_claim_is_approv
     refreshed(winner, other)
     assert (winner.outcome, other.outcome) == (ItemOutcome.APPROVED, ItemOutcome.REJECTED)
     assert claim.status == ClaimStatus.APPROVED
-    assert claim.events.filter(action=review.ITEMS_REJECTED).exists()
+    assert claim.events.filter(action=EventAction.ITEMS_REJECTED).exists()
 
 
 # --- Arbitration ----------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def test_arbitration_winner_is_approved_at_once_when_its_window_has_closed(revie
     refreshed(winner, loser, winner.claim, loser.claim)
     assert winner.outcome == ItemOutcome.APPROVED and winner.decided_at is not None
     assert winner.claim.status == ClaimStatus.APPROVED
-    assert winner.claim.events.filter(action=review.ITEM_APPROVED, actor=reviewer, reason="Stronger PoE").exists()
+    assert winner.claim.events.filter(action=EventAction.ITEM_APPROVED, actor=reviewer, reason="Stronger PoE").exists()
     assert winner.claim.events.filter(action="approved", to_status=ClaimStatus.APPROVED).exists()
     told = winner.claim.comments.get().body
     assert "approved" in told and "Stronger PoE" in told
@@ -367,7 +368,7 @@ def test_arbitration_loser_is_rejected_and_told_in_the_comments(reviewer):
         ClaimStatus.REJECTED,
         RejectionReason.LOST_ARBITRATION,
     )
-    event = loser.claim.events.get(action=review.ITEM_REJECTED)
+    event = loser.claim.events.get(action=EventAction.ITEM_REJECTED)
     assert event.data["rejection_reason"] == RejectionReason.LOST_ARBITRATION
     assert event.data["winner_claim"] == winner.claim_id
     comment = loser.claim.comments.get()
@@ -389,7 +390,7 @@ def test_arbitration_winner_waits_for_the_opt_out_window_to_close(reviewer):
     refreshed(winner, loser, winner.claim, loser.claim)
     assert winner.outcome == ItemOutcome.PENDING and winner.decided_at is None
     assert winner.claim.status == ClaimStatus.UNDER_REVIEW
-    assert winner.claim.events.filter(action=review.ARBITRATION_WON).exists()
+    assert winner.claim.events.filter(action=EventAction.ARBITRATION_WON).exists()
     assert "opt-out window closes" in winner.claim.comments.get().body
     assert loser.outcome == ItemOutcome.REJECTED
     assert loser.claim.status == ClaimStatus.REJECTED
@@ -416,7 +417,7 @@ def test_arbitration_ends_the_previous_holder_and_keeps_one_holder(reviewer):
     assert holder.outcome == ItemOutcome.ENDED
     assert challenger.outcome == ItemOutcome.APPROVED
     assert holder_claim.status == ClaimStatus.ENDED
-    assert holder_claim.events.filter(action=review.ITEM_ENDED).exists()
+    assert holder_claim.events.filter(action=EventAction.ITEM_ENDED).exists()
     assert holder_claim.events.filter(action="ended", to_status=ClaimStatus.ENDED).exists()
     assert "has ended" in holder_claim.comments.get().body
     assert list(
@@ -479,7 +480,7 @@ def test_arbitration_ends_another_partners_legacy_association(reviewer):
     refreshed(legacy, own, challenger)
     assert legacy.ended_at is not None
     assert own.ended_at is None
-    assert challenger.claim.events.get(action=review.ITEM_APPROVED).data["legacy_ended"] == [legacy.pk]
+    assert challenger.claim.events.get(action=EventAction.ITEM_APPROVED).data["legacy_ended"] == [legacy.pk]
 
 
 def test_arbitration_of_a_workload_ends_the_legacy_microsoft_365_association(reviewer):
@@ -711,7 +712,7 @@ def test_the_current_holder_can_be_approved_and_keeps_its_item_while_every_conte
     assert (holder.outcome, holder.claim.status) == (ItemOutcome.APPROVED, ClaimStatus.APPROVED)
     assert (first.outcome, second.outcome) == (ItemOutcome.REJECTED, ItemOutcome.REJECTED)
     assert {first.claim.rejection_reason, second.claim.rejection_reason} == {RejectionReason.LOST_ARBITRATION}
-    event = holder.claim.events.get(action=review.ARBITRATION_WON)
+    event = holder.claim.events.get(action=EventAction.ARBITRATION_WON)
     assert (event.reason, sorted(event.data["rejected_items"])) == (RATIONALE, sorted([first.pk, second.pk]))
     assert "confirmed" in holder.claim.comments.get().body
 
@@ -739,7 +740,7 @@ def test_a_legacy_holder_can_be_approved_every_contender_loses_and_its_associati
         RejectionReason.LOST_ARBITRATION,
     )
     assert legacy.ended_at is None and other_legacy.ended_at is not None
-    assert first.claim.events.get(action=review.ITEM_REJECTED).data["winner_legacy"] == legacy.pk
+    assert first.claim.events.get(action=EventAction.ITEM_REJECTED).data["winner_legacy"] == legacy.pk
     assert RATIONALE in second.claim.comments.get().body
     assert legacy.partner.name not in second.claim.comments.get().body
 
@@ -883,7 +884,7 @@ def _move_to(claim, status):
         if status == ClaimStatus.VALIDATION_FAILED:
             lifecycle.transition(locked, ClaimStatus.VALIDATION_FAILED, action="validation_failed")
         if status == ClaimStatus.REJECTED:
-            lifecycle.transition(locked, ClaimStatus.UNDER_REVIEW, action="validation_passed")
+            lifecycle.transition(locked, ClaimStatus.UNDER_REVIEW, action="validated")
             lifecycle.transition(locked, ClaimStatus.REJECTED, action="rejected")
     claim.refresh_from_db()
     return claim

@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import Http404
 
 from claims import services
+from claims.events import EventAction
 from claims.lifecycle import ClaimError
 from claims.models import Activity, Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ProofOfExecution
 from claims.services import ClaimContacts, ClaimProblems, ClaimStart, ProductChoice
@@ -508,7 +509,7 @@ class TestProofOfExecution:
         )
         claim.refresh_from_db()
         assert claim.status == ClaimStatus.UNDER_REVIEW
-        event = claim.events.get(action=services.PARTNER_RESPONDED)
+        event = claim.events.get(action=EventAction.PARTNER_RESPONDED)
         assert (event.from_status, event.to_status, event.actor) == (
             ClaimStatus.ACTION_REQUIRED,
             ClaimStatus.UNDER_REVIEW,
@@ -554,7 +555,7 @@ class TestComments:
         services.claim_add_comment(user=incentives_admin, claim_id=claim.pk, body="Signed SoW attached last week.")
         claim.refresh_from_db()
         assert claim.status == ClaimStatus.UNDER_REVIEW
-        assert claim.events.filter(action=services.PARTNER_RESPONDED, actor=incentives_admin).exists()
+        assert claim.events.filter(action=EventAction.PARTNER_RESPONDED, actor=incentives_admin).exists()
 
     def test_an_empty_comment_is_refused(self, world, incentives_admin):
         claim = draft(world, incentives_admin)
@@ -672,7 +673,7 @@ class TestProofUploadsAreAllOrNothing:
         assert [proof.original_name for proof in added] == ["sow.pdf", "annex.pdf"]
         assert claim.proofs.count() == 2
         assert claim.status == ClaimStatus.UNDER_REVIEW
-        assert claim.events.filter(action=services.PARTNER_RESPONDED).count() == 1
+        assert claim.events.filter(action=EventAction.PARTNER_RESPONDED).count() == 1
 
     def test_a_refused_file_keeps_none_of_its_upload(self, world, incentives_admin):
         claim = ClaimFactory(partner=world.partner, mpn=world.mpn, status=ClaimStatus.ACTION_REQUIRED)
@@ -683,7 +684,7 @@ class TestProofUploadsAreAllOrNothing:
 
         claim.refresh_from_db()
         assert not claim.proofs.exists() and claim.status == ClaimStatus.ACTION_REQUIRED
-        assert not claim.events.filter(action__in=("poe_added", services.PARTNER_RESPONDED)).exists()
+        assert not claim.events.filter(action__in=("poe_added", EventAction.PARTNER_RESPONDED)).exists()
 
     def test_an_upload_past_the_limit_keeps_none_of_its_files(self, world, incentives_admin):
         claim = draft(world, incentives_admin)

@@ -9,6 +9,7 @@ import time_machine
 from django.utils import translation
 
 from claims import followup, pipeline, review, services
+from claims.events import EventAction
 from claims.models import RejectionReason
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from claims.tests.test_review import make_reviewer, put_under_review
@@ -39,7 +40,7 @@ def test_the_answer_reminder_is_told_with_its_deadline_in_english_and_french(cla
     with time_machine.travel(datetime.datetime(2026, 4, 29, 10, 0, tzinfo=PARIS), tick=False):
         review.claim_request_information(reviewer=reviewer, claim_id=claim.pk, message="The SOW.")
     followup.response_reminders_send(now=datetime.datetime(2026, 5, 12, 9, 0, tzinfo=PARIS))
-    event = claim.events.get(action=followup.RESPONSE_REMINDER)
+    event = claim.events.get(action=EventAction.RESPONSE_REMINDER)
     assert told(event)
     english = texts.describe(event)
     assert english.title == "Answer due soon" and "No response" in english.lines[0] and "22" in english.lines[0]
@@ -52,8 +53,8 @@ def test_a_dispute_and_its_answer_are_told(claim, reviewer, incentives_admin):
     review.claim_reject(reviewer=reviewer, claim_id=claim.pk, reason=RejectionReason.INSUFFICIENT_POE)
     services.claim_dispute(user=incentives_admin, claim_id=claim.pk, justification="Signed SOW.")
     review.dispute_uphold(reviewer=reviewer, claim_id=claim.pk, note="Unsigned.")
-    disputed = claim.events.get(action=services.DISPUTED)
-    upheld = claim.events.get(action=review.DISPUTE_UPHELD)
+    disputed = claim.events.get(action=EventAction.DISPUTED)
+    upheld = claim.events.get(action=EventAction.DISPUTE_UPHELD)
     assert told(disputed) and told(upheld)
     with translation.override("fr"):
         assert "définitive" in texts.describe(upheld).lines[0]
@@ -62,6 +63,6 @@ def test_a_dispute_and_its_answer_are_told(claim, reviewer, incentives_admin):
 def test_a_disassociation_is_told(claim, incentives_admin):
     pipeline.claims_approve_due()
     services.claim_disassociate(user=incentives_admin, claim_id=claim.pk, reason="Done.")
-    event = claim.events.get(action=services.DISASSOCIATED)
+    event = claim.events.get(action=EventAction.DISASSOCIATED)
     assert told(event)
     assert "disassociated" in texts.describe(event).lines[0]

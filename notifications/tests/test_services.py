@@ -10,6 +10,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from claims import lifecycle, review
+from claims.events import EventAction
 from claims.models import ClaimEvent, ClaimStatus, RejectionReason
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from claims.tests.test_review import make_reviewer, put_under_review
@@ -66,7 +67,7 @@ def event_on(claim, action, *, from_status="", to_status="", data=None):
 PARTNER_EVENTS = [
     ("submitted", ClaimStatus.DRAFT, ClaimStatus.SUBMITTED),
     ("validation_failed", ClaimStatus.SUBMITTED, ClaimStatus.VALIDATION_FAILED),
-    ("validation_passed", ClaimStatus.SUBMITTED, ClaimStatus.UNDER_REVIEW),
+    ("validated", ClaimStatus.SUBMITTED, ClaimStatus.UNDER_REVIEW),
     ("information_requested", ClaimStatus.UNDER_REVIEW, ClaimStatus.ACTION_REQUIRED),
     ("partner_responded", ClaimStatus.ACTION_REQUIRED, ClaimStatus.UNDER_REVIEW),
     ("approved", ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED),
@@ -119,7 +120,7 @@ def test_reviewer_internal_notes_are_never_notified(claim):
     put_under_review(claim)
     reviewer = make_reviewer()
     review.claim_comment_add_by_reviewer(reviewer=reviewer, claim_id=claim.pk, body="Looks odd", internal=True)
-    note = ClaimEvent.objects.get(action=review.REVIEWER_COMMENT)
+    note = ClaimEvent.objects.get(action=EventAction.REVIEWER_COMMENT)
     # Even an internal event that looks like a notified one stays unsaid.
     internal_item_event = event_on(claim, "item_rejected", data={"internal": True})
 
@@ -139,7 +140,9 @@ def test_reviewers_taking_or_releasing_a_claim_is_never_notified(claim):
     review.claim_take(reviewer=second, claim_id=claim.pk, take_over=True)
     review.claim_release(reviewer=second, claim_id=claim.pk)
     desk = list(
-        ClaimEvent.objects.filter(action__in=[review.CLAIM_TAKEN, review.CLAIM_TAKEN_OVER, review.CLAIM_RELEASED])
+        ClaimEvent.objects.filter(
+            action__in=[EventAction.CLAIM_TAKEN, EventAction.CLAIM_TAKEN_OVER, EventAction.CLAIM_RELEASED]
+        )
     )
     assert len(desk) == 3
 
