@@ -1,6 +1,8 @@
 """The notifications pages: a user's own notifications only, newest first, with the unread
 badge; the permission matrix of every URL."""
 
+import datetime
+
 import pytest
 from django.db import transaction
 from django.urls import reverse
@@ -94,7 +96,20 @@ def test_each_notification_says_when_in_the_readers_zone(login, partner):
     page = login(user).get(LIST).content.decode()
 
     # Users have no zone of their own: the reader's zone is UTC, and the page says so.
-    assert f"{date_format(notification.created_at, 'SHORT_DATETIME_FORMAT')} (UTC)" in page
+    assert f"{date_format(notification.event.created_at, 'SHORT_DATETIME_FORMAT')} (UTC)" in page
+
+
+def test_a_notification_is_dated_when_its_event_happened_not_when_the_worker_wrote_it(login, partner):
+    user = partner_user(partner, Role.INCENTIVES_ADMIN)
+    notified_claim(partner, name="Ours")
+    notification = Notification.objects.select_related("event").get(user=user)
+    happened = datetime.datetime(2026, 4, 20, 21, 59, tzinfo=datetime.UTC)
+    type(notification.event).objects.filter(pk=notification.event_id).update(created_at=happened)
+
+    page = login(user).get(LIST).content.decode()
+
+    assert f"{date_format(happened, 'SHORT_DATETIME_FORMAT')} (UTC)" in page
+    assert date_format(notification.created_at, "SHORT_DATETIME_FORMAT") not in page
 
 
 def test_newest_first_and_paginated(login, partner):
