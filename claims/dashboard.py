@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from cpor.charts import Series, line_chart
 
-from . import review
-from .models import Claim, ClaimItem, ClaimStatus, ItemOutcome
+from .models import REVIEW_STATUSES, Claim, ClaimItem, ClaimStatus, ItemOutcome
+from .selectors.review import require_reviewer
 
 WEEKS = 12
 
@@ -70,17 +70,17 @@ def _has_disputes() -> bool:
 def desk_figures(*, reviewer, now: datetime.datetime | None = None) -> DeskFigures:
     """Two queries: the claims by status, overdue and disputed in one; the items in
     arbitration (item and programme with a contested claim under review) in the other."""
-    review._require_reviewer(reviewer)
+    require_reviewer(reviewer)
     now = now or timezone.now()
     counts = {
         status: Count("pk", filter=Q(status=status))
         for status in (*WAITING_STATUSES, *((DISPUTED,) if _has_disputes() else ()))
     }
     figures = Claim.objects.aggregate(
-        **counts, overdue=Count("pk", filter=Q(status__in=review.REVIEW_STATUSES, review_due_at__lt=now))
+        **counts, overdue=Count("pk", filter=Q(status__in=REVIEW_STATUSES, review_due_at__lt=now))
     )
     in_arbitration = (
-        ClaimItem.objects.filter(outcome=ItemOutcome.CONTESTED, claim__status__in=review.REVIEW_STATUSES)
+        ClaimItem.objects.filter(outcome=ItemOutcome.CONTESTED, claim__status__in=REVIEW_STATUSES)
         .values("item_key", "program")
         .distinct()
         .count()
@@ -103,7 +103,7 @@ def weekly_figures(*, reviewer, now: datetime.datetime | None = None) -> list[We
     """The last twelve weeks (Monday to Sunday, UTC), the current one last: claims decided
     (approved, rejected or opted out) each week and their median time from submission, and
     customers emailed each week and how many of them opted out. Three queries."""
-    review._require_reviewer(reviewer)
+    require_reviewer(reviewer)
     now = now or timezone.now()
     first = _week_start(now) - datetime.timedelta(weeks=WEEKS - 1)
     since = datetime.datetime.combine(first, datetime.time.min, tzinfo=datetime.UTC)

@@ -1,8 +1,8 @@
 """The reviewers' work on claims (PRODUCT.md section 5, steps 5 and 7).
 
 Reviewers are vendor staff in the "Reviewers" group (`cpor.access.is_reviewer`); they work
-in the Django admin (`claims.admin`), which calls these services and reads through the
-selectors at the bottom of this module.
+in the Django admin (`claims.admin`), which calls these services and reads through
+`claims.selectors.review`.
 
 During review a reviewer may add comments visible to the partner, keep internal notes,
 request information (the claim is Partner action required until the partner answers with
@@ -23,40 +23,40 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import BooleanField, Case, Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from cpor import access
 from tenants.models import LegacyAssociation
 
 from . import deadlines, lifecycle, validation
 from .events import EventAction
 from .lifecycle import ClaimError
-from .models import (
-    REVIEW_STATUSES,
-    Claim,
-    ClaimItem,
-    ClaimStatus,
-    Comment,
-    ItemOutcome,
-    ProofOfExecution,
-    RejectionReason,
+from .models import REVIEW_STATUSES, Claim, ClaimItem, ClaimStatus, Comment, ItemOutcome, RejectionReason
+from .selectors import review as reads
+
+# The reviewers' reads moved to `claims.selectors.review`; `claims.admin` still finds these
+# here until it imports them from there.
+from .selectors.review import (  # noqa: F401
+    Arbitration,
+    arbitration_for,
+    arbitration_queue,
+    claims_for_review,
+    is_review_overdue,
+    is_stuck_in_submitted,
+    opt_out_window_closed,
+    proof_for_review,
+    stuck_in_submitted,
 )
 
 # Reasons a reviewer picks when rejecting a claim; losing arbitration is set by `item_decide`.
 REVIEWER_REJECTION_REASONS = tuple(
     (value, label) for value, label in RejectionReason.choices if value != RejectionReason.LOST_ARBITRATION
 )
-
-UNDECIDED = (ItemOutcome.PENDING, ItemOutcome.CONTESTED)
 
 # The action recorded when the items' outcomes move a claim to a new status.
 SETTLE_ACTIONS = {
@@ -65,12 +65,8 @@ SETTLE_ACTIONS = {
     ClaimStatus.ENDED: EventAction.ENDED,
 }
 
+
 # --- Guards --------------------------------------------------------------------------------
-
-
-def _require_reviewer(user) -> None:
-    if not access.is_reviewer(user):
-        raise PermissionDenied
 
 
 def _lock(claim_id) -> Claim:
@@ -128,11 +124,6 @@ def _settle(claim: Claim, *, reviewer, reason: str = "", rejection_reason: str =
     )
 
 
-def opt_out_window_closed(claim: Claim, *, now=None) -> bool:
-    """The customer can no longer opt out: the stored deadline has passed."""
-    return claim.opt_out_deadline is not None and claim.opt_out_deadline < (now or timezone.now())
-
-
 def _item_data(item: ClaimItem, **extra) -> dict:
     return {"item": item.pk, "label": item.label, "program": item.program, **extra}
 
@@ -151,7 +142,7 @@ def claim_comment_add_by_reviewer(*, reviewer, claim_id, body: str, internal: bo
     association claim comments section"); internal notes are never shown to partners, and
     neither is their History event (`data["internal"]` is True).
     """
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     body = _text(body)
     if not body:
         raise ClaimError(_("Write the note first.") if internal else _("Write the comment first."))
@@ -187,7 +178,7 @@ def claim_take(*, reviewer, claim_id, take_over: bool = False) -> Claim:
     with whom it was taken from. Taking a claim one already holds is refused too: nothing is
     done twice. Two reviewers taking the same claim at once: the row lock lets exactly one win.
     """
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     with transaction.atomic():
         claim = _lock(claim_id)
         if claim.assigned_to_id == reviewer.pk:
@@ -222,7 +213,7 @@ def claim_take(*, reviewer, claim_id, take_over: bool = False) -> Claim:
 def claim_release(*, reviewer, claim_id) -> Claim:
     """Give a claim one holds back to the desk (unassigned). Releasing a claim one does not
     hold is refused and changes nothing."""
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     with transaction.atomic():
         claim = _lock(claim_id)
         if claim.assigned_to_id != reviewer.pk:
@@ -251,7 +242,7 @@ def claim_request_information(*, reviewer, claim_id, message: str) -> Claim:
     """Ask the partner for more: Under review → Partner action required, with the message as
     a comment the partner reads. The partner's answer (a comment or more PoE) puts the claim
     back under review."""
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     message = _text(message)
     if not message:
         raise ClaimError(_("Write what the partner should provide."))
@@ -303,7 +294,7 @@ def claim_reject(*, reviewer, claim_id, reason: str, note: str = "") -> Claim:
     arbitration it stays approved, and the claim becomes Approved for it: its status always
     summarises its items.
     """
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     note = _text(note)
     if reason not in dict(REVIEWER_REJECTION_REASONS):
         raise ClaimError(_("Choose a rejection reason."))
@@ -324,7 +315,9 @@ def _reject_undecided(claim: Claim, *, actor, reason: str, note: str = "", now=N
     """Reject a locked claim's undecided items for `reason`: the claim becomes Rejected, or
     Approved if an item was already approved in arbitration."""
     now = now or timezone.now()
-    undecided = list(claim.items.filter(outcome__in=UNDECIDED).select_related("product", "subscription", "workload"))
+    undecided = list(
+        claim.items.filter(outcome__in=reads.UNDECIDED).select_related("product", "subscription", "workload")
+    )
     lifecycle.item_move(undecided, ItemOutcome.REJECTED, now=now)
     label = str(RejectionReason(reason).label)
     event_reason = f"{label}: {note}" if note else label
@@ -381,7 +374,7 @@ def _status_after_upheld_dispute(claim: Claim) -> str:
 def dispute_uphold(*, reviewer, claim_id, note: str) -> Claim:
     """The rejection stands and becomes final, no further dispute: Disputed → Rejected, or
     back to Approved (Ended) when the dispute was about an item lost in arbitration."""
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     note = _require_rationale(note)
     with transaction.atomic():
         claim = _lock_disputed(claim_id)
@@ -407,7 +400,7 @@ def dispute_overturn(*, reviewer, claim_id, note: str) -> Claim:
     to review, to be approved by the usual rules: pending (the approval timer approves them
     once the opt-out window has closed), or contested when another partner holds or claims
     the item meanwhile (arbitration)."""
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     note = _require_rationale(note)
     from . import pipeline  # the pipeline's contest rule, shared with validation
 
@@ -463,45 +456,9 @@ def dispute_overturn(*, reviewer, claim_id, note: str) -> Claim:
 # --- Arbitration of competing claims -------------------------------------------------------------
 
 
-def _standing(item: ClaimItem) -> QuerySet[ClaimItem]:
-    """The items on the same thing for the same programme that still count, `item` included:
-    the holder (approved, whatever its claim's status, since the database allows one) and
-    the open contenders of claims under review. Claims not yet validated are left to the
-    pipeline, which will find them competing."""
-    return (
-        ClaimItem.objects.filter(item_key=item.item_key, program=item.program)
-        .filter(
-            Q(outcome=ItemOutcome.APPROVED) | Q(outcome__in=UNDECIDED, claim__status__in=REVIEW_STATUSES),
-        )
-        .select_related("product", "subscription", "workload")
-        .order_by("pk")
-    )
-
-
-def _rivals(item: ClaimItem) -> QuerySet[ClaimItem]:
-    """The other claims' items that still count on `item`'s thing and programme."""
-    return _standing(item).exclude(pk=item.pk)
-
-
-def _legacy_holders(item: ClaimItem, tenant_id) -> QuerySet[LegacyAssociation]:
-    """Associations from before the claim model still standing on the same subscription
-    (Dynamics 365, Power BI) or the same tenant's workload (Microsoft 365)."""
-    legacy = LegacyAssociation.objects.filter(ended_at__isnull=True)
-    if item.subscription_id:
-        return legacy.filter(subscription_id=item.subscription_id)
-    return legacy.filter(tenant_id=tenant_id, workload_id=item.workload_id)
-
-
 def _is_contender(item: ClaimItem, claim: Claim) -> bool:
     """A contested item of a claim on the reviewers' desk: what arbitration decides."""
     return item.outcome == ItemOutcome.CONTESTED and claim.status in REVIEW_STATUSES
-
-
-def _has_contenders(item: ClaimItem) -> bool:
-    """Someone on this item and programme is waiting for arbitration."""
-    return _rivals(item).on_reviewers_desk().filter(outcome=ItemOutcome.CONTESTED).exists() or (
-        item.outcome == ItemOutcome.CONTESTED and item.claim.status in REVIEW_STATUSES
-    )
 
 
 def _not_in_arbitration(item: ClaimItem, claim: Claim) -> ClaimError:
@@ -527,22 +484,20 @@ def item_decide(*, reviewer, item_id, approve: bool, note: str = "") -> ClaimIte
     or the current holder, with a required rationale (see `_award`). Rejecting rejects only
     this contender's item; the note is then optional.
     """
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     note = _require_rationale(note) if approve else _text(note)
     with transaction.atomic():
-        item = ClaimItem.objects.seen_by_reviewers().filter(pk=item_id).first()
-        if item is None:
-            raise Http404
+        item = reads.claim_item_for_review(item_id)
         claim_ids = {item.claim_id}
         if approve:
-            claim_ids |= set(_rivals(item).values_list("claim_id", flat=True))
+            claim_ids |= set(reads.claim_item_rivals(item).values_list("claim_id", flat=True))
         claims = _lock_in_order(claim_ids)
         # Re-read everything under the locks: another reviewer may have decided first.
         item = ClaimItem.objects.select_related("claim", "product", "subscription", "workload").get(pk=item_id)
         claim = claims[item.claim_id]
         if approve:
             is_holder = item.outcome == ItemOutcome.APPROVED
-            if not (_is_contender(item, claim) or (is_holder and _has_contenders(item))):
+            if not (_is_contender(item, claim) or (is_holder and reads.item_has_contenders(item))):
                 raise _not_in_arbitration(item, claim)
             _award(item, claims, winner=item, reviewer=reviewer, rationale=note)
         else:
@@ -555,20 +510,21 @@ def item_decide(*, reviewer, item_id, approve: bool, note: str = "") -> ClaimIte
 def legacy_holder_approve(*, reviewer, item_id, legacy_id, rationale: str) -> LegacyAssociation:
     """Keep the item with the partner whose association from before the claim model holds it:
     every claim contesting it loses (see `_award`); the association stands."""
-    _require_reviewer(reviewer)
+    reads.require_reviewer(reviewer)
     rationale = _require_rationale(rationale)
     with transaction.atomic():
-        item = ClaimItem.objects.seen_by_reviewers().filter(pk=item_id).first()
-        if item is None:
-            raise Http404
-        claims = _lock_in_order({item.claim_id, *_rivals(item).values_list("claim_id", flat=True)})
+        item = reads.claim_item_for_review(item_id)
+        claims = _lock_in_order({item.claim_id, *reads.claim_item_rivals(item).values_list("claim_id", flat=True)})
         item = ClaimItem.objects.select_related("claim", "product", "subscription", "workload").get(pk=item_id)
         legacy = (
-            _legacy_holders(item, item.claim.tenant_id).select_for_update(of=("self",)).filter(pk=legacy_id).first()
+            reads.legacy_holders(item, item.claim.tenant_id)
+            .select_for_update(of=("self",))
+            .filter(pk=legacy_id)
+            .first()
         )
         if legacy is None:
             raise Http404
-        if not _has_contenders(item):
+        if not reads.item_has_contenders(item):
             raise _not_in_arbitration(item, claims[item.claim_id])
         _award(item, claims, winner=legacy, reviewer=reviewer, rationale=rationale)
     return legacy
@@ -587,7 +543,7 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
     """
     winner_item = winner if isinstance(winner, ClaimItem) else None
     excluded = winner_item.pk if winner_item else None
-    rivals = [rival for rival in _standing(item) if rival.pk != excluded]
+    rivals = [rival for rival in reads.claim_items_standing(item) if rival.pk != excluded]
     if {rival.claim_id for rival in rivals} - claims.keys():
         # A competing claim reached review between the first read and the locks.
         raise ClaimError(_("Another claim on this item has just reached review. Open the comparison again."))
@@ -595,7 +551,7 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
     winner_claim = claims[winner_item.claim_id] if winner_item else None
     won = {"winner_claim": winner_claim.pk} if winner_claim else {"winner_legacy": winner.pk}
     ended = [rival for rival in rivals if rival.outcome == ItemOutcome.APPROVED]
-    rejected = [rival for rival in rivals if rival.outcome in UNDECIDED]
+    rejected = [rival for rival in rivals if rival.outcome in reads.UNDECIDED]
 
     # 1. The previous holder's association ends, before anyone else is approved.
     for rival in ended:
@@ -629,7 +585,7 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
             _tell_partner(rival_claim, reviewer, _with_note(message % {"item": _item_name(rival)}, rationale))
 
     # 3. So does another partner's legacy association.
-    legacy = _legacy_holders(item, item.claim.tenant_id)
+    legacy = reads.legacy_holders(item, item.claim.tenant_id)
     legacy = legacy.exclude(partner_id=winner_claim.partner_id) if winner_claim else legacy.exclude(pk=winner.pk)
     legacy_ended = list(legacy.values_list("pk", flat=True))
     legacy.update(ended_at=now)
@@ -650,7 +606,7 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
             message = gettext_noop(
                 "After comparing the competing claims, the reviewers confirmed %(item)s for your organisation."
             )
-        elif opt_out_window_closed(winner_claim, now=now):
+        elif reads.opt_out_window_closed(winner_claim, now=now):
             lifecycle.item_move([winner_item], ItemOutcome.APPROVED, now=now)
             lifecycle.record_event(
                 winner_claim, action=EventAction.ITEM_APPROVED, actor=reviewer, reason=rationale, data=data
@@ -687,11 +643,9 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
 def _reject_contested(item: ClaimItem, claim: Claim, *, reviewer, note: str) -> None:
     lifecycle.item_move([item], ItemOutcome.REJECTED)
     # "Another partner was chosen" only if another partner still holds or seeks the item.
-    rival_stands = (
-        _rivals(item).exclude(claim__partner_id=claim.partner_id).exists()
-        or _legacy_holders(item, claim.tenant_id).exclude(partner_id=claim.partner_id).exists()
+    rejection_reason = (
+        RejectionReason.LOST_ARBITRATION if reads.another_partner_stands_on(item, claim) else RejectionReason.OTHER
     )
-    rejection_reason = RejectionReason.LOST_ARBITRATION if rival_stands else RejectionReason.OTHER
     lifecycle.record_event(
         claim,
         action=EventAction.ITEM_REJECTED,
@@ -705,167 +659,3 @@ def _reject_contested(item: ClaimItem, claim: Claim, *, reviewer, note: str) -> 
         )
         _tell_partner(claim, reviewer, _with_note(message % {"item": _item_name(item)}, note))
     _settle(claim, reviewer=reviewer, reason=note, rejection_reason=rejection_reason)
-
-
-# --- Reads for reviewers ------------------------------------------------------------------------
-
-
-def claims_for_review(*, reviewer) -> QuerySet[Claim]:
-    """Every submitted claim, with what the reviewers' list shows in one query: partner, MPN
-    ID and tenant, whether review is overdue ("due within five business days of submission;
-    later is shown as overdue") and whether any item is contested. Drafts are the partner's
-    own and stay out."""
-    _require_reviewer(reviewer)
-    contested = ClaimItem.objects.filter(claim=OuterRef("pk"), outcome=ItemOutcome.CONTESTED)
-    return (
-        Claim.objects.seen_by_reviewers()
-        .select_related("partner", "mpn", "tenant", "assigned_to")
-        .annotate(
-            has_contested=Exists(contested),
-            is_overdue=Case(
-                When(status__in=REVIEW_STATUSES, review_due_at__lt=timezone.now(), then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-        )
-    )
-
-
-# A claim is validated seconds after it is submitted: one still Submitted after this long was
-# missed by the worker (the broker was down) and by the periodic job's passes, or fails on
-# every pass (the log names it); the reviewers look at it.
-STUCK_IN_SUBMITTED_AFTER = datetime.timedelta(minutes=5)
-
-
-def stuck_in_submitted(now: datetime.datetime | None = None) -> Q:
-    """The claims left Submitted for longer than `STUCK_IN_SUBMITTED_AFTER`, as a condition."""
-    since = (now or timezone.now()) - STUCK_IN_SUBMITTED_AFTER
-    return Q(status=ClaimStatus.SUBMITTED, submitted_at__lt=since)
-
-
-def is_stuck_in_submitted(claim: Claim, now: datetime.datetime | None = None) -> bool:
-    since = (now or timezone.now()) - STUCK_IN_SUBMITTED_AFTER
-    return bool(claim.status == ClaimStatus.SUBMITTED and claim.submitted_at and claim.submitted_at < since)
-
-
-def is_review_overdue(claim: Claim) -> bool:
-    return bool(
-        claim.status in REVIEW_STATUSES and claim.review_due_at is not None and claim.review_due_at < timezone.now()
-    )
-
-
-def proof_for_review(*, reviewer, proof_id) -> ProofOfExecution:
-    _require_reviewer(reviewer)
-    proof = ProofOfExecution.objects.seen_by_reviewers().filter(pk=proof_id).first()
-    if proof is None:
-        raise Http404
-    return proof
-
-
-@dataclass(frozen=True)
-class Arbitration:
-    """Everything a reviewer compares for one item and programme: every submitted claim on
-    it (the current holder, the contenders and those already decided) and any legacy
-    association still holding it."""
-
-    item: ClaimItem
-    claim_items: list[ClaimItem]
-    legacy: list[LegacyAssociation]
-
-    @property
-    def label(self) -> str:
-        return self.item.label
-
-    @property
-    def program(self) -> str:
-        return self.item.program
-
-    @property
-    def holders(self) -> list[ClaimItem]:
-        return [entry for entry in self.claim_items if entry.outcome == ItemOutcome.APPROVED]
-
-    @property
-    def contenders(self) -> list[ClaimItem]:
-        return [entry for entry in self.claim_items if entry.outcome in UNDECIDED]
-
-    @property
-    def decided(self) -> list[ClaimItem]:
-        return [entry for entry in self.claim_items if entry.outcome in (ItemOutcome.REJECTED, ItemOutcome.ENDED)]
-
-    @property
-    def decidable_ids(self) -> set[int]:
-        return {entry.pk for entry in self.contenders if self.is_decidable(entry)}
-
-    @staticmethod
-    def is_decidable(entry: ClaimItem) -> bool:
-        return entry.outcome == ItemOutcome.CONTESTED and entry.claim.status in REVIEW_STATUSES
-
-    @property
-    def in_arbitration(self) -> bool:
-        """Some claim on the item is waiting for a reviewer's decision."""
-        return bool(self.decidable_ids)
-
-    def can_approve(self, entry: ClaimItem) -> bool:
-        """Which claims the reviewer may approve: any contender, and the current holder, while
-        the item is in arbitration (a legacy holder too: see `legacy_holder_approve`)."""
-        return self.in_arbitration and (self.is_decidable(entry) or entry.outcome == ItemOutcome.APPROVED)
-
-
-@dataclass(frozen=True)
-class QueuedArbitration:
-    """One item and programme waiting for arbitration: `item` is its oldest contested item
-    (the comparison page to open)."""
-
-    item: ClaimItem
-    contenders: int
-    waiting_since: datetime.datetime | None
-
-
-def arbitration_queue(*, reviewer) -> list[QueuedArbitration]:
-    """Every item and programme in arbitration (a contested item on a claim under review or
-    waiting for the partner), oldest first: by when its earliest contender was submitted.
-    Two queries whatever the length of the queue."""
-    _require_reviewer(reviewer)
-    groups = list(
-        ClaimItem.objects.on_reviewers_desk()
-        .filter(outcome=ItemOutcome.CONTESTED)
-        .values("item_key", "program")
-        .annotate(waiting_since=Min("claim__submitted_at"), contenders=Count("pk"), first_item=Min("pk"))
-        .order_by(F("waiting_since").asc(nulls_last=True), "first_item")
-    )
-    items = ClaimItem.objects.select_related("claim__tenant", "product", "subscription", "workload").in_bulk(
-        [group["first_item"] for group in groups]
-    )
-    return [
-        QueuedArbitration(
-            item=items[group["first_item"]], contenders=group["contenders"], waiting_since=group["waiting_since"]
-        )
-        for group in groups
-    ]
-
-
-def arbitration_for(*, reviewer, item_id) -> Arbitration:
-    """The side-by-side comparison for the item's (thing, programme), in a fixed number of
-    queries whatever the number of claims."""
-    _require_reviewer(reviewer)
-    item = (
-        ClaimItem.objects.select_related("claim", "product", "subscription", "workload")
-        .seen_by_reviewers()
-        .filter(pk=item_id)
-        .first()
-    )
-    if item is None:
-        raise Http404
-    claim_items = list(
-        ClaimItem.objects.seen_by_reviewers()
-        .filter(item_key=item.item_key, program=item.program)
-        .select_related("claim__partner", "claim__mpn", "claim__tenant", "product", "subscription", "workload")
-        .prefetch_related(
-            # Newest first: arbitration weighs the newest proof of execution (section 5, step 9).
-            Prefetch("claim__proofs", queryset=ProofOfExecution.objects.order_by("-uploaded_at", "-id")),
-            Prefetch("claim__comments", queryset=Comment.objects.select_related("author").order_by("created_at", "id")),
-        )
-        .order_by("claim__submitted_at", "pk")
-    )
-    legacy = list(_legacy_holders(item, item.claim.tenant_id).select_related("partner", "mpn"))
-    return Arbitration(item=item, claim_items=claim_items, legacy=legacy)

@@ -16,6 +16,7 @@ from claims import dashboard, review, selectors
 from claims.events import EventAction
 from claims.lifecycle import ClaimError
 from claims.models import Claim, ClaimEvent, ClaimStatus, ItemOutcome
+from claims.selectors import review as review_selectors
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from claims.tests.test_admin import as_user, messages_of
 from claims.tests.test_review import competing_claims, make_reviewer, put_under_review
@@ -366,9 +367,10 @@ def sorted_plan(queryset) -> str:
 def test_the_queue_walks_the_review_due_index_mine_too(reviewer):
     claim_under_review()
     admin_order = (F("review_due_at").asc(nulls_last=True), "-id")
-    queue = review.claims_for_review(reviewer=reviewer).order_by(*admin_order)[:50]
+    queue = review_selectors.claims_for_review(reviewer=reviewer).order_by(*admin_order)[:50]
     assert "claim_review_due" in sorted_plan(queue)
-    mine = review.claims_for_review(reviewer=reviewer).filter(assigned_to=reviewer).order_by(*admin_order)[:50]
+    mine = review_selectors.claims_for_review(reviewer=reviewer).filter(assigned_to=reviewer)
+    mine = mine.order_by(*admin_order)[:50]
     assert "claim_assigned_due" in sorted_plan(mine)
 
 

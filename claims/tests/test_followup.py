@@ -26,6 +26,7 @@ from claims.models import (
     ItemOutcome,
     RejectionReason,
 )
+from claims.selectors import review as review_selectors
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from claims.tests.test_review import make_reviewer, put_approved, put_under_review
 from cpor.models import Role
@@ -264,7 +265,7 @@ def test_overturning_contests_an_item_another_partner_took_meanwhile(claim, revi
     review.dispute_overturn(reviewer=reviewer, claim_id=claim.pk, note="Both partners have a signed SOW.")
     item.refresh_from_db()
     assert item.outcome == ItemOutcome.CONTESTED
-    assert review.arbitration_for(reviewer=reviewer, item_id=item.pk).in_arbitration
+    assert review_selectors.arbitration_for(reviewer=reviewer, item_id=item.pk).in_arbitration
 
 
 def test_only_a_disputed_claim_can_be_upheld_or_overturned(claim, reviewer):
@@ -365,7 +366,7 @@ def test_an_approved_claim_accepts_newer_proof_shown_first_in_arbitration(claim,
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.APPROVED
     item = claim.items.get()
-    arbitration = review.arbitration_for(reviewer=reviewer, item_id=item.pk)
+    arbitration = review_selectors.arbitration_for(reviewer=reviewer, item_id=item.pk)
     assert arbitration.claim_items[0].claim.proofs.all()[0].original_name == "newer.pdf"
 
 

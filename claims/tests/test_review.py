@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from claims import lifecycle, review, selectors, services
 from claims.events import EventAction
 from claims.models import Activity, Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ItemOutcome, RejectionReason
+from claims.selectors import review as review_selectors
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory, WorkloadItemFactory
 from cpor.models import Program
 from cpor.tests.factories import MpnIdFactory, UserFactory
@@ -126,7 +127,7 @@ def test_only_reviewers_may_use_the_review_services(claim, incentives_admin):
         with pytest.raises(PermissionDenied):
             review.item_decide(reviewer=user, item_id=claim.items.get().pk, approve=True, note=RATIONALE)
         with pytest.raises(PermissionDenied):
-            review.claims_for_review(reviewer=user)
+            review_selectors.claims_for_review(reviewer=user)
     assert snapshot(claim) == before
 
 
@@ -143,7 +144,7 @@ def test_drafts_are_invisible_to_reviewers(reviewer):
     with pytest.raises(Http404):
         review.claim_request_information(reviewer=reviewer, claim_id=draft.pk, message="More")
     assert not draft.comments.exists()
-    assert draft.pk not in review.claims_for_review(reviewer=reviewer).values_list("pk", flat=True)
+    assert draft.pk not in review_selectors.claims_for_review(reviewer=reviewer).values_list("pk", flat=True)
 
 
 def test_a_missing_claim_is_not_found(reviewer):
@@ -599,7 +600,7 @@ def test_an_item_of_a_draft_is_not_found(reviewer):
     with pytest.raises(Http404):
         review.item_decide(reviewer=reviewer, item_id=item.pk, approve=True, note=RATIONALE)
     with pytest.raises(Http404):
-        review.arbitration_for(reviewer=reviewer, item_id=item.pk)
+        review_selectors.arbitration_for(reviewer=reviewer, item_id=item.pk)
 
 
 # --- Reads ----------------------------------------------------------------------------------------
@@ -614,11 +615,12 @@ def test_review_list_flags_overdue_reviews_and_contested_claims(reviewer):
     put_under_review(on_time)
     contested, _ = competing_claims()
 
-    rows = {claim.pk: claim for claim in review.claims_for_review(reviewer=reviewer)}
+    rows = {claim.pk: claim for claim in review_selectors.claims_for_review(reviewer=reviewer)}
 
     assert (rows[late.pk].is_overdue, rows[on_time.pk].is_overdue) == (True, False)
     assert (rows[contested.claim_id].has_contested, rows[on_time.pk].has_contested) == (True, False)
-    assert review.is_review_overdue(rows[late.pk]) and not review.is_review_overdue(rows[on_time.pk])
+    assert review_selectors.is_review_overdue(rows[late.pk])
+    assert not review_selectors.is_review_overdue(rows[on_time.pk])
 
 
 def test_a_decided_claim_past_its_review_date_is_not_overdue(reviewer):
@@ -626,7 +628,7 @@ def test_a_decided_claim_past_its_review_date_is_not_overdue(reviewer):
     SubscriptionItemFactory(claim=claim)
     put_under_review(claim, review_due_at=timezone.now() - timedelta(days=1))
     review.claim_reject(reviewer=reviewer, claim_id=claim.pk, reason=RejectionReason.PARTNER_REQUEST)
-    row = review.claims_for_review(reviewer=reviewer).get(pk=claim.pk)
+    row = review_selectors.claims_for_review(reviewer=reviewer).get(pk=claim.pk)
     assert not row.is_overdue
 
 
@@ -638,7 +640,7 @@ def test_arbitration_shows_holder_contenders_and_decided_claims(reviewer):
     first, second, third = competing_claims(3, subscription=subscription)
     review.item_decide(reviewer=reviewer, item_id=third.pk, approve=False)
 
-    arbitration = review.arbitration_for(reviewer=reviewer, item_id=first.pk)
+    arbitration = review_selectors.arbitration_for(reviewer=reviewer, item_id=first.pk)
 
     assert arbitration.holders == [holder]
     assert {entry.pk for entry in arbitration.contenders} == {first.pk, second.pk}
@@ -649,7 +651,7 @@ def test_arbitration_shows_holder_contenders_and_decided_claims(reviewer):
 def test_arbitration_reads_a_constant_number_of_queries(reviewer, django_assert_max_num_queries):
     items = competing_claims(6)
     with django_assert_max_num_queries(8):
-        arbitration = review.arbitration_for(reviewer=reviewer, item_id=items[0].pk)
+        arbitration = review_selectors.arbitration_for(reviewer=reviewer, item_id=items[0].pk)
         for entry in arbitration.claim_items:
             _ = (entry.label, entry.claim.partner.name, entry.claim.mpn.mpn_id)
             list(entry.claim.proofs.all())
@@ -818,7 +820,7 @@ def test_fabrikam_then_northwind_both_go_to_arbitration_and_either_may_win(revie
         claims.append(claim)
     fabrikam, northwind = (claim.items.get() for claim in claims)
 
-    arbitration = review.arbitration_for(reviewer=reviewer, item_id=northwind.pk)
+    arbitration = review_selectors.arbitration_for(reviewer=reviewer, item_id=northwind.pk)
 
     assert (fabrikam.outcome, northwind.outcome) == (ItemOutcome.CONTESTED, ItemOutcome.CONTESTED)
     assert arbitration.decidable_ids == {fabrikam.pk, northwind.pk}
@@ -834,7 +836,7 @@ def test_the_comparison_shows_proof_of_execution_newest_first(reviewer):
     newer = ProofFactory(claim=first.claim, original_name="newer.pdf")
     ProofOfExecution.objects.filter(pk=older.pk).update(uploaded_at=timezone.now() - timedelta(days=30))
 
-    arbitration = review.arbitration_for(reviewer=reviewer, item_id=first.pk)
+    arbitration = review_selectors.arbitration_for(reviewer=reviewer, item_id=first.pk)
 
     entry = next(entry for entry in arbitration.claim_items if entry.pk == first.pk)
     assert [proof.pk for proof in entry.claim.proofs.all()] == [newer.pk, older.pk]
@@ -850,7 +852,7 @@ def test_the_arbitration_queue_lists_each_contested_item_once_oldest_first(revie
     decided = competing_claims(1)
     review.item_decide(reviewer=reviewer, item_id=decided[0].pk, approve=False)
 
-    queue = review.arbitration_queue(reviewer=reviewer)
+    queue = review_selectors.arbitration_queue(reviewer=reviewer)
 
     assert [(entry.item.item_key, entry.contenders) for entry in queue] == [
         (oldest[0].item_key, 3),
@@ -861,7 +863,7 @@ def test_the_arbitration_queue_lists_each_contested_item_once_oldest_first(revie
 
 def test_only_reviewers_see_the_arbitration_queue(incentives_admin):
     with pytest.raises(PermissionDenied):
-        review.arbitration_queue(reviewer=incentives_admin)
+        review_selectors.arbitration_queue(reviewer=incentives_admin)
 
 
 # --- Local helpers --------------------------------------------------------------------------------

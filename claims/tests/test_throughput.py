@@ -11,6 +11,7 @@ from django.utils import translation
 
 from claims import selectors
 from claims.models import Activity, Claim, ClaimStatus, ItemOutcome
+from claims.selectors import review as review_selectors
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory, WorkloadItemFactory
 from claims.tests.test_admin import as_user
 from claims.tests.test_review import make_reviewer, put_approved, put_under_review
@@ -280,9 +281,7 @@ def test_reviewers_list_never_counts_every_claim(reviewer):
 @on_postgresql
 def test_reviewers_search_by_tenant_id_uses_an_index(reviewer):
     claim = submitted(name="One")
-    from claims import review
-
-    claims = review.claims_for_review(reviewer=reviewer).filter(tenant_guid=claim.tenant_guid)
+    claims = review_selectors.claims_for_review(reviewer=reviewer).filter(tenant_guid=claim.tenant_guid)
 
     assert "claim_tenant_guid" in plan(claims)
 

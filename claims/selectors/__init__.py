@@ -1,6 +1,9 @@
 """Reads of claims for partner users. Every query here is scoped to the user's partner;
 anything outside it, or missing, is the same 404 ("the error is the same for objects you
 can't access and objects that don't exist").
+
+The reviewers' reads (their list, the arbitration queue and comparison, and the competing
+items the review services act on) are in `claims.selectors.review`.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from cpor import access
 from cpor.models import MpnId
 from tenants.models import SolutionArea
 
-from . import validation
-from .models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ProofOfExecution
+from .. import validation
+from ..models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Comment, ProofOfExecution
 
 # Column sort: the name a URL uses -> the ordering, always ending with the primary key so
 # that pages never overlap.
