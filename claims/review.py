@@ -540,20 +540,44 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
     otherwise it waits (pending) for the approval timer. The holder is ended before the
     winner is approved, so the database's one-holder constraint holds at every statement.
     Every claim touched then takes the status its items summarise.
+
+    The caller holds the locks of every claim in `claims`, taken in primary-key order.
     """
     winner_item = winner if isinstance(winner, ClaimItem) else None
-    excluded = winner_item.pk if winner_item else None
-    rivals = [rival for rival in reads.claim_items_standing(item) if rival.pk != excluded]
-    if {rival.claim_id for rival in rivals} - claims.keys():
-        # A competing claim reached review between the first read and the locks.
-        raise ClaimError(_("Another claim on this item has just reached review. Open the comparison again."))
+    rivals = _locked_rivals(item, claims, winner_item=winner_item)
     now = timezone.now()
     winner_claim = claims[winner_item.claim_id] if winner_item else None
     won = {"winner_claim": winner_claim.pk} if winner_claim else {"winner_legacy": winner.pk}
     ended = [rival for rival in rivals if rival.outcome == ItemOutcome.APPROVED]
     rejected = [rival for rival in rivals if rival.outcome in reads.UNDECIDED]
 
-    # 1. The previous holder's association ends, before anyone else is approved.
+    _end_holders(ended, claims, reviewer=reviewer, rationale=rationale, won=won, now=now)
+    _reject_as_lost(rejected, claims, reviewer=reviewer, rationale=rationale, won=won, now=now)
+    legacy_ended = _end_legacy_holders(item, winner=winner, winner_claim=winner_claim, now=now)
+    if winner_claim:
+        data = _item_data(
+            winner_item,
+            ended_items=[rival.pk for rival in ended],
+            rejected_items=[rival.pk for rival in rejected],
+            legacy_ended=legacy_ended,
+        )
+        _give_to_winner(winner_item, winner_claim, reviewer=reviewer, rationale=rationale, data=data, now=now)
+    _settle_arbitrated(item, claims, winner_claim=winner_claim, reviewer=reviewer)
+
+
+def _locked_rivals(item: ClaimItem, claims: dict[int, Claim], *, winner_item: ClaimItem | None) -> list[ClaimItem]:
+    """The items that still count on `item`'s thing and programme, the winner's left out.
+    Each belongs to a locked claim, or the decision is refused and nothing changes."""
+    excluded = winner_item.pk if winner_item else None
+    rivals = [rival for rival in reads.claim_items_standing(item) if rival.pk != excluded]
+    if {rival.claim_id for rival in rivals} - claims.keys():
+        # A competing claim reached review between the first read and the locks.
+        raise ClaimError(_("Another claim on this item has just reached review. Open the comparison again."))
+    return rivals
+
+
+def _end_holders(ended: list[ClaimItem], claims: dict[int, Claim], *, reviewer, rationale: str, won: dict, now):
+    """The previous holder's association ends, before anyone else is approved."""
     for rival in ended:
         rival_claim = claims[rival.claim_id]
         lifecycle.item_move([rival], ItemOutcome.ENDED, now=now)
@@ -567,7 +591,9 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
             )
             _tell_partner(rival_claim, reviewer, _with_note(message % {"item": _item_name(rival)}, rationale))
 
-    # 2. Every other open claim on the item loses it.
+
+def _reject_as_lost(rejected: list[ClaimItem], claims: dict[int, Claim], *, reviewer, rationale: str, won: dict, now):
+    """Every other open claim on the item loses it: another partner was chosen."""
     for rival in rejected:
         rival_claim = claims[rival.claim_id]
         lifecycle.item_move([rival], ItemOutcome.REJECTED, now=now)
@@ -584,49 +610,46 @@ def _award(item: ClaimItem, claims: dict[int, Claim], *, winner, reviewer, ratio
             )
             _tell_partner(rival_claim, reviewer, _with_note(message % {"item": _item_name(rival)}, rationale))
 
-    # 3. So does another partner's legacy association.
+
+def _end_legacy_holders(item: ClaimItem, *, winner, winner_claim: Claim | None, now) -> list[int]:
+    """So does another partner's association from before the claim model; the winner's own
+    stands. Returns the associations ended."""
     legacy = reads.legacy_holders(item, item.claim.tenant_id)
     legacy = legacy.exclude(partner_id=winner_claim.partner_id) if winner_claim else legacy.exclude(pk=winner.pk)
     legacy_ended = list(legacy.values_list("pk", flat=True))
     legacy.update(ended_at=now)
+    return legacy_ended
 
-    # 4. The winner keeps what it holds; a contender is approved now if the customer can no
-    # longer opt out, else at its deadline.
-    if winner_claim:
-        data = _item_data(
-            winner_item,
-            ended_items=[rival.pk for rival in ended],
-            rejected_items=[rival.pk for rival in rejected],
-            legacy_ended=legacy_ended,
+
+def _give_to_winner(winner_item: ClaimItem, winner_claim: Claim, *, reviewer, rationale: str, data: dict, now):
+    """The winner keeps what it holds; a contender is approved now if the customer can no
+    longer opt out, else it waits (pending) for the approval timer at its deadline."""
+    if winner_item.outcome == ItemOutcome.APPROVED:
+        action = EventAction.ARBITRATION_WON
+        message = gettext_noop(
+            "After comparing the competing claims, the reviewers confirmed %(item)s for your organisation."
         )
-        if winner_item.outcome == ItemOutcome.APPROVED:
-            lifecycle.record_event(
-                winner_claim, action=EventAction.ARBITRATION_WON, actor=reviewer, reason=rationale, data=data
-            )
-            message = gettext_noop(
-                "After comparing the competing claims, the reviewers confirmed %(item)s for your organisation."
-            )
-        elif reads.opt_out_window_closed(winner_claim, now=now):
-            lifecycle.item_move([winner_item], ItemOutcome.APPROVED, now=now)
-            lifecycle.record_event(
-                winner_claim, action=EventAction.ITEM_APPROVED, actor=reviewer, reason=rationale, data=data
-            )
-            message = gettext_noop(
-                "After comparing the competing claims, the reviewers approved %(item)s for your organisation."
-            )
-        else:
-            lifecycle.item_move([winner_item], ItemOutcome.PENDING, now=now)
-            lifecycle.record_event(
-                winner_claim, action=EventAction.ARBITRATION_WON, actor=reviewer, reason=rationale, data=data
-            )
-            message = gettext_noop(
-                "After comparing the competing claims, the reviewers chose your organisation for %(item)s. It will "
-                "be approved when the customer's opt-out window closes."
-            )
-        with _in_partner_language(winner_claim):  # the message is translated in the partner's language
-            _tell_partner(winner_claim, reviewer, _with_note(_(message) % {"item": _item_name(winner_item)}, rationale))
+    elif reads.opt_out_window_closed(winner_claim, now=now):
+        lifecycle.item_move([winner_item], ItemOutcome.APPROVED, now=now)
+        action = EventAction.ITEM_APPROVED
+        message = gettext_noop(
+            "After comparing the competing claims, the reviewers approved %(item)s for your organisation."
+        )
+    else:
+        lifecycle.item_move([winner_item], ItemOutcome.PENDING, now=now)
+        action = EventAction.ARBITRATION_WON
+        message = gettext_noop(
+            "After comparing the competing claims, the reviewers chose your organisation for %(item)s. It will "
+            "be approved when the customer's opt-out window closes."
+        )
+    lifecycle.record_event(winner_claim, action=action, actor=reviewer, reason=rationale, data=data)
+    with _in_partner_language(winner_claim):  # the message is translated in the partner's language
+        _tell_partner(winner_claim, reviewer, _with_note(_(message) % {"item": _item_name(winner_item)}, rationale))
 
-    # Partners read their own History: the reasons never name the other partner.
+
+def _settle_arbitrated(item: ClaimItem, claims: dict[int, Claim], *, winner_claim: Claim | None, reviewer) -> None:
+    """Every claim touched takes the status its items now summarise, in primary-key order.
+    Partners read their own History: the reasons never name the other partner."""
     for claim_id in sorted(claims):
         if winner_claim and claim_id == winner_claim.pk:
             reason = _("Arbitration of %(item)s: this claim was chosen.")
