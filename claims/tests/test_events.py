@@ -12,9 +12,9 @@ from claims import lifecycle, notices, pipeline, review, services
 from claims.events import EventAction
 from claims.models import ClaimEvent, ClaimStatus, RejectionReason
 from claims.presentation import event_label
-from claims.tests.factories import ClaimFactory, directory_world
+from claims.tests.factories import PDF_BYTES, ClaimFactory, directory_world
 from claims.tests.test_review import make_reviewer
-from claims.tests.test_services import PDF_BYTES, complete_draft
+from claims.tests.test_services import complete_draft
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Reads scoped to the user's partner (claims/selectors.py)."""
+"""Reads scoped to the user's partner (claims/selectors/__init__.py)."""
 
 import pytest
 from django.db import connection
