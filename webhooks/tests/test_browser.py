@@ -24,7 +24,7 @@ def test_the_global_admin_registers_an_endpoint_sees_the_secret_once_and_the_del
     page.get_by_test_id("add-endpoint").click()
     page.get_by_label("URL").fill(receiver.url)
     page.get_by_role("button", name="Add endpoint").click()
-    secret = page.get_by_test_id("secret").locator("code").inner_text()
+    secret = page.get_by_test_id("secret-value").input_value()
     assert secret == WebhookEndpoint.objects.get().secret
 
     claim = ClaimFactory(mpn=MpnIdFactory(partner=partner))
