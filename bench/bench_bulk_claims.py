@@ -30,69 +30,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import drop_database, use_fresh_database  # noqa: E402
+
 BENCH_DB = "cpor_bench_bulk"
 TENANTS = 200
 BAD_KINDS = ("domain", "product", "email", "duplicate", "mpn")
 
 
 def prepare_database() -> str:
-    import dj_database_url
-    import psycopg2
-
-    config = dj_database_url.parse(
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or "postgres://postgres@127.0.0.1:5432/postgres"
-    )
-    if config["ENGINE"].endswith("postgresql"):
-        try:
-            connection = psycopg2.connect(
-                dbname="postgres",
-                user=config["USER"] or "postgres",
-                password=config["PASSWORD"] or None,
-                host=config["HOST"] or "127.0.0.1",
-                port=config["PORT"] or 5432,
-                connect_timeout=3,
-            )
-        except psycopg2.OperationalError:
-            connection = None
-        if connection is not None:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-                cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-                cursor.execute("SHOW server_version")
-                version = cursor.fetchone()[0]
-            connection.close()
-            user = config["USER"] or "postgres"
-            auth = f"{user}:{config['PASSWORD']}" if config["PASSWORD"] else user
-            host = config["HOST"] or "127.0.0.1"
-            os.environ["DATABASE_URL"] = f"postgres://{auth}@{host}:{config['PORT'] or 5432}/{BENCH_DB}"
-            return f"PostgreSQL {version}"
-    os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    return "SQLite (no PostgreSQL reachable)"
-
-
-def drop_database() -> None:
-    from django.db import connection, connections
-
-    if connection.vendor != "postgresql":
-        return
-    settings = connection.settings_dict
-    connections.close_all()
-    import psycopg2
-
-    maintenance = psycopg2.connect(
-        dbname="postgres",
-        user=settings["USER"] or "postgres",
-        password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-    )
-    maintenance.autocommit = True
-    with maintenance.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    maintenance.close()
+    version = use_fresh_database(BENCH_DB)
+    return f"PostgreSQL {version}" if version else "SQLite (no PostgreSQL reachable)"
 
 
 def populate():
@@ -291,7 +238,7 @@ def main() -> int:
     print()
     for label, passed in checks:
         print(f"- {'ok' if passed else 'FAILED'}: {label}")
-    drop_database()
+    drop_database(BENCH_DB)
     return 0 if all(passed for _, passed in checks) else 1
 
 

@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -24,59 +23,16 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import drop_database, use_fresh_database  # noqa: E402
+
 BENCH_DB = "cpor_bench_claims"
-
-
-def server_config() -> dict:
-    import dj_database_url
-
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or "postgres://postgres@127.0.0.1:5432/postgres"
-    )
-    return dj_database_url.parse(server)
-
-
-def maintenance_connection(config: dict):
-    """A connection to the server's `postgres` database, or None if there is no PostgreSQL."""
-    import psycopg2
-
-    if not config["ENGINE"].endswith("postgresql"):
-        return None
-    try:
-        connection = psycopg2.connect(
-            dbname="postgres",
-            user=config["USER"] or "postgres",
-            password=config["PASSWORD"] or None,
-            host=config["HOST"] or "127.0.0.1",
-            port=config["PORT"] or 5432,
-            connect_timeout=3,
-        )
-    except psycopg2.OperationalError:
-        return None
-    connection.autocommit = True
-    return connection
 
 
 def prepare_database(claims: int) -> tuple[str, int]:
     """Point DATABASE_URL at a fresh bench database; return its description and the claim count."""
-    config = server_config()
-    connection = maintenance_connection(config)
-    if connection is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-            cursor.execute("SHOW server_version")
-            version = cursor.fetchone()[0]
-        connection.close()
-        user = config["USER"] or "postgres"
-        auth = f"{user}:{config['PASSWORD']}" if config["PASSWORD"] else user
-        host = config["HOST"] or "127.0.0.1"
-        os.environ["DATABASE_URL"] = f"postgres://{auth}@{host}:{config['PORT'] or 5432}/{BENCH_DB}"
+    version = use_fresh_database(BENCH_DB)
+    if version:
         return f"PostgreSQL {version}", claims
-    path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     return "SQLite (no PostgreSQL reachable)", min(claims, 50_000)
 
 
@@ -261,19 +217,7 @@ def main():
         median, queries, size = measure(client, url, runs)
         print(f"| {label} | {median * 1000:,.0f} ms | {queries} | {size / 1024:,.0f} KiB |")
         sys.stdout.flush()
-    drop_database()
-
-
-def drop_database() -> None:
-    """Leave no 300,000-claim database behind."""
-    from django.db import connections
-
-    connections.close_all()
-    connection = maintenance_connection(server_config())
-    if connection is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        connection.close()
+    drop_database(BENCH_DB)
 
 
 if __name__ == "__main__":

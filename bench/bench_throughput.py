@@ -46,6 +46,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import connect, database_url  # noqa: E402
+
 BENCH_DB = "cpor_bench_throughput"
 TARGET_SHARE = 0.15
 DATA_VERSION = 4  # a database built by another version of populate() is built again
@@ -58,38 +61,10 @@ VAR_DIR = Path(tempfile.gettempdir()) / "cpor-bench-throughput-var"
 
 
 def server_config() -> dict:
-    import dj_database_url
-
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or "postgres://postgres@127.0.0.1:5432/postgres"
-    )
-    config = dj_database_url.parse(server)
+    config = common.server_config()
     if not config["ENGINE"].endswith("postgresql"):
         sys.exit("The throughput bench needs PostgreSQL (BENCH_DATABASE_URL or DATABASE_URL).")
     return config
-
-
-def database_url(config: dict, name: str) -> str:
-    user = config["USER"] or "postgres"
-    auth = f"{user}:{config['PASSWORD']}" if config["PASSWORD"] else user
-    return f"postgres://{auth}@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{name}"
-
-
-def connect(config: dict, name: str):
-    import psycopg2
-
-    connection = psycopg2.connect(
-        dbname=name,
-        user=config["USER"] or "postgres",
-        password=config["PASSWORD"] or None,
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        connect_timeout=5,
-    )
-    connection.autocommit = True
-    return connection
 
 
 def existing_size(config: dict) -> tuple | None:
@@ -112,12 +87,7 @@ def existing_size(config: dict) -> tuple | None:
 
 
 def create_database(config: dict) -> str:
-    connection = connect(config, "postgres")
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-    connection.close()
-    return database_url(config, BENCH_DB)
+    return common.create_database(config, BENCH_DB)
 
 
 def manage(*args: str, env: dict) -> None:
