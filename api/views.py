@@ -25,7 +25,13 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -68,6 +74,17 @@ READ_ERRORS = {code: ERRORS[code] for code in (401, 404, 429)}
 
 def _responses(ok, *codes, ok_status=200) -> dict:
     return {ok_status: ok, **{code: ERRORS[code] for code in codes}}
+
+
+def _changes_claim(operation_id: str, summary: str, description: str, request=None):
+    """The OpenAPI operation of a write that answers with the claim as it now is."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        request=request,
+        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
+    )
 
 
 class PartnerApiView(APIView):
@@ -252,13 +269,12 @@ class ClaimDetail(PartnerApiView):
     def get(self, request, pk):
         return Response(_detail(request, pk))
 
-    @extend_schema(
-        operation_id="claims_update",
-        summary="Change a draft's details",
-        description="The MPN ID, customer, solution area, activity and names, as when creating it. Changing the "
+    @_changes_claim(
+        "claims_update",
+        "Change a draft's details",
+        "The MPN ID, customer, solution area, activity and names, as when creating it. Changing the "
         "customer or the activity clears the products or workloads.",
         request=shapes.DraftCreateRequest,
-        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
     )
     def put(self, request, pk):
         claim = _draft(request.user, pk)
@@ -292,13 +308,12 @@ class ClaimItemOptions(PartnerApiView):
 
 
 class ClaimItems(PartnerApiView):
-    @extend_schema(
-        operation_id="claims_items_set",
-        summary="Set a draft's products or workloads",
-        description="Replaces the draft's items. An item another partner holds or claims is not an error: the "
+    @_changes_claim(
+        "claims_items_set",
+        "Set a draft's products or workloads",
+        "Replaces the draft's items. An item another partner holds or claims is not an error: the "
         "answer's `warnings` say it goes to arbitration.",
         request=shapes.ItemsRequest,
-        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
     )
     def put(self, request, pk):
         claim = _draft(request.user, pk)
@@ -323,13 +338,12 @@ class ClaimItems(PartnerApiView):
 
 
 class ClaimContacts(PartnerApiView):
-    @extend_schema(
-        operation_id="claims_contacts_set",
-        summary="Set a draft's contacts",
-        description="The customer contact, for Business Applications (Dynamics 365) the customer's technical "
+    @_changes_claim(
+        "claims_contacts_set",
+        "Set a draft's contacts",
+        "The customer contact, for Business Applications (Dynamics 365) the customer's technical "
         "contact, and your company's contact. All fields are required.",
         request=shapes.ContactsRequest,
-        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
     )
     def put(self, request, pk):
         claim = _draft(request.user, pk)
@@ -394,52 +408,67 @@ class ClaimComments(PartnerApiView):
         return Response(shapes.CommentSerializer(payloads.comment_payload(comment)).data, status=201)
 
 
-class ClaimSubmit(PartnerApiView):
-    @extend_schema(
-        operation_id="claims_submit",
-        summary="Submit a claim",
-        description="**Submit claim**: the claim freezes and goes to validation in the background; follow its "
-        "status. A claim submitted twice is told so, and changes nothing.",
-        request=None,
-        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
-    )
+class ClaimAction(PartnerApiView):
+    """A button of the claim's page, as a POST: the site's one-field form checks what the
+    button asks for (`field`, if any), the site's service acts, and the answer is the claim as
+    it now is. A subclass names the service and documents its POST."""
+
+    form_class: type[forms.Form] | None = None
+    field = ""
+
+    @staticmethod
+    def service(**kwargs):
+        raise NotImplementedError
+
     def post(self, request, pk):
         claim = selectors.claim_get_for_user(request.user, pk)
-        services.claim_submit(user=request.user, claim_id=claim.pk)
+        values = {}
+        if self.form_class is not None:
+            form = _validated(self.form_class({self.field: _as_form_value(_body(request).get(self.field))}))
+            values[self.field] = form.cleaned_data[self.field]
+        self.service(user=request.user, claim_id=claim.pk, **values)
         return Response(_detail(request, claim.pk))
 
 
-class ClaimDispute(PartnerApiView):
-    @extend_schema(
-        operation_id="claims_dispute",
-        summary="Dispute a rejection",
-        description="Once, within 30 days of the rejection, with a justification (posted as a comment). The claim "
-        "becomes Disputed; reviewers answer within five business days. A second dispute, a late one or one on a "
-        "claim that is not rejected is refused and changes nothing.",
+@extend_schema_view(
+    post=_changes_claim(
+        "claims_submit",
+        "Submit a claim",
+        "**Submit claim**: the claim freezes and goes to validation in the background; follow its status. A claim "
+        "submitted twice is told so, and changes nothing.",
+    )
+)
+class ClaimSubmit(ClaimAction):
+    service = staticmethod(services.claim_submit)
+
+
+@extend_schema_view(
+    post=_changes_claim(
+        "claims_dispute",
+        "Dispute a rejection",
+        "Once, within 30 days of the rejection, with a justification (posted as a comment). The claim becomes "
+        "Disputed; reviewers answer within five business days. A second dispute, a late one or one on a claim that is "
+        "not rejected is refused and changes nothing.",
         request=shapes.DisputeRequest,
-        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
     )
-    def post(self, request, pk):
-        claim = selectors.claim_get_for_user(request.user, pk)
-        form = _validated(DisputeForm({"justification": _as_form_value(_body(request).get("justification"))}))
-        services.claim_dispute(user=request.user, claim_id=claim.pk, justification=form.cleaned_data["justification"])
-        return Response(_detail(request, claim.pk))
+)
+class ClaimDispute(ClaimAction):
+    form_class, field = DisputeForm, "justification"
+    service = staticmethod(services.claim_dispute)
 
 
-class ClaimDisassociate(PartnerApiView):
-    @extend_schema(
-        operation_id="claims_disassociate",
-        summary="Disassociate the customer",
-        description="On an approved claim, with a reason: its items end and are free for other partners, usage "
-        "data stops, the customer's contacts are emailed. Any other status is refused and nothing changes.",
+@extend_schema_view(
+    post=_changes_claim(
+        "claims_disassociate",
+        "Disassociate the customer",
+        "On an approved claim, with a reason: its items end and are free for other partners, usage data stops, the "
+        "customer's contacts are emailed. Any other status is refused and nothing changes.",
         request=shapes.DisassociateRequest,
-        responses=_responses(shapes.ClaimDetailSerializer, 400, 401, 403, 404, 429),
     )
-    def post(self, request, pk):
-        claim = selectors.claim_get_for_user(request.user, pk)
-        form = _validated(DisassociateForm({"reason": _as_form_value(_body(request).get("reason"))}))
-        services.claim_disassociate(user=request.user, claim_id=claim.pk, reason=form.cleaned_data["reason"])
-        return Response(_detail(request, claim.pk))
+)
+class ClaimDisassociate(ClaimAction):
+    form_class, field = DisassociateForm, "reason"
+    service = staticmethod(services.claim_disassociate)
 
 
 # --- Usage and MPN IDs ---------------------------------------------------------------------
