@@ -4,12 +4,13 @@ Anonymous → sign-in; another role → 403; another partner's upload → 404.
 """
 
 from django.contrib import messages
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from cpor.access import FILE_CLAIMS, partner_required
+from cpor.csvfiles import csv_download
 
 from . import csvfile, selectors, services
 from .forms import BulkUploadForm, PoeZipForm
@@ -49,9 +50,7 @@ def upload_list(request):
 
 @filer_required
 def template_csv(request):
-    response = StreamingHttpResponse(csvfile.template_lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="bulk-claims-template.csv"'
-    return response
+    return csv_download(csvfile.template_lines(), "bulk-claims-template.csv")
 
 
 @filer_required
@@ -93,11 +92,8 @@ def upload_progress(request, pk):
 @filer_required
 def error_csv(request, pk):
     upload = selectors.upload_get_for_user(request.user, pk)
-    response = StreamingHttpResponse(
-        csvfile.error_lines(upload.header, selectors.upload_error_rows(upload)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="bulk-claims-{upload.pk}-errors.csv"'
-    return response
+    lines = csvfile.error_lines(upload.header, selectors.upload_error_rows(upload))
+    return csv_download(lines, f"bulk-claims-{upload.pk}-errors.csv")
 
 
 @filer_required

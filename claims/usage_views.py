@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from cpor import access
 from cpor.access import VIEW_USAGE, partner_required
 from cpor.charts import Series, line_chart
-from cpor.csvfiles import csv_line_writer, safe_cell
+from cpor.csvfiles import csv_download, csv_line_writer, safe_cell
 
 from . import selectors, usage
 from .forms import UsageFilterForm
@@ -160,9 +160,7 @@ def _csv_lines(rows):
 def usage_csv(request):
     """The same rows as the page, every one of them, streamed as CSV."""
     _form, _claim, rows = _filtered(request)
-    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="usage-{timezone.localdate():%Y%m%d}.csv"'
-    return response
+    return csv_download(_csv_lines(rows), f"usage-{timezone.localdate():%Y%m%d}.csv")
 
 
 def reassociate_url(association) -> str:

@@ -25,6 +25,11 @@ def _breadcrumbs(*extra):
     return [(_("Webhooks"), reverse("webhooks:list")), *extra]
 
 
+def _endpoint_settings(form) -> dict:
+    """What the endpoint form sets, as the services take it."""
+    return {name: form.cleaned_data[name] for name in ("url", "events", "description")}
+
+
 def _show_secret_once(request, endpoint_pk, secret):
     request.session[SECRET_ONCE] = {"endpoint": endpoint_pk, "secret": secret}
 
@@ -43,12 +48,7 @@ def endpoint_create(request):
     form = EndpointForm(request.POST or None, submit_label=_("Add endpoint"))
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint, secret = services.webhook_endpoint_create(
-                user=request.user,
-                url=form.cleaned_data["url"],
-                events=form.cleaned_data["events"],
-                description=form.cleaned_data["description"],
-            )
+            endpoint, secret = services.webhook_endpoint_create(user=request.user, **_endpoint_settings(form))
         except services.WebhookError as error:
             form.add_error(None, error.message)
         else:
@@ -102,10 +102,8 @@ def endpoint_edit(request, pk):
             services.webhook_endpoint_update(
                 user=request.user,
                 endpoint_id=endpoint.pk,
-                url=form.cleaned_data["url"],
-                events=form.cleaned_data["events"],
-                description=form.cleaned_data["description"],
                 is_active=form.cleaned_data["is_active"],
+                **_endpoint_settings(form),
             )
         except services.WebhookError as error:
             form.add_error(None, error.message)
