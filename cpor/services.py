@@ -62,9 +62,28 @@ def _lock_partner_of(actor: User) -> Partner:
     return partner
 
 
-def _lock_membership(partner: Partner, membership_id: int) -> Membership:
+def _lock_membership(actor: User, membership_id: int) -> Membership:
+    """One of the actor's partner's memberships, locked after the partner (_lock_partner_of)."""
+    partner = _lock_partner_of(actor)
     # Scoped to the actor's partner: another partner's membership is not found, like a missing one.
     return Membership.objects.select_for_update().select_related("user").get(pk=membership_id, partner=partner)
+
+
+def _lock_user(membership: Membership) -> User:
+    """The membership's user, read again and locked."""
+    return User.objects.select_for_update().get(pk=membership.user_id)
+
+
+def _user_set_active(*, actor: User, membership: Membership, active: bool, message: str) -> Membership:
+    """Let the membership's user sign in again, or stop them, and log it; nothing if they already are so."""
+    user = _lock_user(membership)
+    if user.is_active == active:
+        return membership
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    _log(actor=actor, obj=user, flag=CHANGE, message=message)
+    membership.user = user
+    return membership
 
 
 def _other_active_global_admins(membership: Membership) -> int:
@@ -155,9 +174,8 @@ def user_invite(
 @transaction.atomic
 def invitation_resend(*, actor: User, membership_id: int) -> Membership:
     """Send a new invitation to a user who has not set a password yet; earlier links stop working."""
-    partner = _lock_partner_of(actor)
-    membership = _lock_membership(partner, membership_id)
-    user = User.objects.select_for_update().get(pk=membership.user_id)
+    membership = _lock_membership(actor, membership_id)
+    user = _lock_user(membership)
     if user.has_usable_password():
         raise AccountError(_("%(email)s has already accepted the invitation.") % {"email": user.email})
     if not user.is_active:
@@ -173,8 +191,7 @@ def invitation_resend(*, actor: User, membership_id: int) -> Membership:
 @transaction.atomic
 def membership_change_role(*, actor: User, membership_id: int, role: str) -> Membership:
     """Give a user of the partner another role. The partner keeps at least one active Global admin."""
-    partner = _lock_partner_of(actor)
-    membership = _lock_membership(partner, membership_id)
+    membership = _lock_membership(actor, membership_id)
     role = Role(role)
     if membership.role == role:
         return membership
@@ -196,34 +213,18 @@ def membership_change_role(*, actor: User, membership_id: int, role: str) -> Mem
 def user_deactivate(*, actor: User, membership_id: int) -> Membership:
     """Stop a user of the partner from signing in; their sessions end at their next request.
     A Global admin cannot deactivate themself, nor the partner's last active Global admin."""
-    partner = _lock_partner_of(actor)
-    membership = _lock_membership(partner, membership_id)
+    membership = _lock_membership(actor, membership_id)
     if membership.user_id == actor.pk:
         raise AccountError(_("You cannot deactivate your own account. Ask another Global admin."))
     _refuse_losing_last_global_admin(membership)
-    user = User.objects.select_for_update().get(pk=membership.user_id)
-    if not user.is_active:
-        return membership
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    _log(actor=actor, obj=user, flag=CHANGE, message="Deactivated.")
-    membership.user = user
-    return membership
+    return _user_set_active(actor=actor, membership=membership, active=False, message="Deactivated.")
 
 
 @transaction.atomic
 def user_reactivate(*, actor: User, membership_id: int) -> Membership:
     """Let a deactivated user of the partner sign in again, with the role they had."""
-    partner = _lock_partner_of(actor)
-    membership = _lock_membership(partner, membership_id)
-    user = User.objects.select_for_update().get(pk=membership.user_id)
-    if user.is_active:
-        return membership
-    user.is_active = True
-    user.save(update_fields=["is_active"])
-    _log(actor=actor, obj=user, flag=CHANGE, message="Reactivated.")
-    membership.user = user
-    return membership
+    membership = _lock_membership(actor, membership_id)
+    return _user_set_active(actor=actor, membership=membership, active=True, message="Reactivated.")
 
 
 @transaction.atomic
