@@ -24,13 +24,12 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, use_fresh_database  # noqa: E402
+from bench.common import customer_tenants, drop_database, use_fresh_database  # noqa: E402
 
 BENCH_DB = "cpor_bench_bulk"
 TENANTS = 200
@@ -44,11 +43,9 @@ def prepare_database() -> str:
 
 def populate():
     """The partner, its Incentives admin and MPN ID, and the customer tenants."""
-    import datetime
-
     from cpor.models import Role
     from cpor.tests.factories import MpnIdFactory, PartnerFactory, partner_user
-    from tenants.models import Domain, Product, Subscription, Tenant, Workload
+    from tenants.models import Product, Workload
 
     partner = PartnerFactory(name="Bench Partner")
     mpn = MpnIdFactory(partner=partner, mpn_id="1234567")
@@ -60,25 +57,7 @@ def populate():
     e3.workloads.set(
         [Workload.objects.create(name=name) for name in ("Exchange Online", "SharePoint Online", "Microsoft Teams")]
     )
-    tenants = Tenant.objects.bulk_create(
-        Tenant(tenant_id=uuid.uuid4(), name=f"Customer {n:03d}", country="FR", time_zone="Europe/Paris")
-        for n in range(TENANTS)
-    )
-    Domain.objects.bulk_create(Domain(tenant=t, name=f"customer{n:03d}.example") for n, t in enumerate(tenants))
-    Subscription.objects.bulk_create(
-        Subscription(
-            subscription_id=uuid.uuid4(),
-            tenant=tenant,
-            product=product,
-            channel="Volume Licensing",
-            status="active",
-            provisioned=True,
-            start_date=datetime.date(2025, 1, 1),
-            end_date=datetime.date(2027, 12, 31),
-        )
-        for tenant in tenants
-        for product in (sales, e3)
-    )
+    tenants = customer_tenants(TENANTS, (sales, e3), digits=3)
     return user, mpn, tenants
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, use_fresh_database  # noqa: E402
+from bench.common import customer_tenants, drop_database, use_fresh_database  # noqa: E402
 
 BENCH_DB = "cpor_bench_claims"
 
@@ -41,14 +41,12 @@ def populate(claims: int):
 
     Rows are generated inside the database (generate_series on PostgreSQL) so that building
     300,000 claims takes seconds, not the minutes the ORM would."""
-    import uuid
-
     from django.db import connection
 
     from claims.models import Claim, ClaimItem
     from cpor.models import Role
     from cpor.tests.factories import MpnIdFactory, PartnerFactory, partner_user
-    from tenants.models import Domain, Product, Subscription, Tenant
+    from tenants.models import Product, Subscription
 
     partner = PartnerFactory(name="Bench Partner")
     rival = PartnerFactory(name="Rival Partner")
@@ -57,24 +55,7 @@ def populate(claims: int):
     product = Product.objects.create(
         code="D365_BENCH", name="Dynamics 365 Sales", solution_area="Business Applications", family="Dynamics 365"
     )
-    tenants = Tenant.objects.bulk_create(
-        Tenant(tenant_id=uuid.uuid4(), name=f"Customer {n:04d}", country="FR", time_zone="Europe/Paris")
-        for n in range(2000)
-    )
-    Domain.objects.bulk_create(Domain(tenant=t, name=f"customer{n:04d}.example") for n, t in enumerate(tenants))
-    Subscription.objects.bulk_create(
-        Subscription(
-            subscription_id=uuid.uuid4(),
-            tenant=t,
-            product=product,
-            channel="Volume Licensing",
-            status="active",
-            provisioned=True,
-            start_date="2025-01-01",
-            end_date="2027-12-31",
-        )
-        for t in tenants
-    )
+    tenants = customer_tenants(2000, (product,), digits=4)
     statuses = ["draft", "submitted", "validation_failed", "under_review", "action_required", "approved",
                 "rejected", "opted_out", "ended"]  # fmt: skip
     claim_table, item_table = Claim._meta.db_table, ClaimItem._meta.db_table

@@ -1,11 +1,14 @@
-"""The benches' throwaway databases: each bench makes its own on the PostgreSQL server named by
-BENCH_DATABASE_URL or DATABASE_URL (else postgres://postgres@127.0.0.1:5432) and drops it after.
+"""The benches' throwaway databases and the customers in them: each bench makes its own
+database on the PostgreSQL server named by BENCH_DATABASE_URL or DATABASE_URL (else
+postgres://postgres@127.0.0.1:5432) and drops it after.
 
 Imported before Django is set up: the benches point DATABASE_URL at their database first.
 """
 
+import datetime
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 
@@ -92,3 +95,30 @@ def drop_database(name: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name}")
         connection.close()
+
+
+def customer_tenants(count: int, products, *, digits: int) -> list:
+    """`count` customer tenants, "Customer 0042" with the domain customer0042.example (numbers of
+    `digits` digits), each with an active, provisioned subscription to each of `products`."""
+    from tenants.models import Domain, Subscription, Tenant
+
+    tenants = Tenant.objects.bulk_create(
+        Tenant(tenant_id=uuid.uuid4(), name=f"Customer {n:0{digits}d}", country="FR", time_zone="Europe/Paris")
+        for n in range(count)
+    )
+    Domain.objects.bulk_create(Domain(tenant=t, name=f"customer{n:0{digits}d}.example") for n, t in enumerate(tenants))
+    Subscription.objects.bulk_create(
+        Subscription(
+            subscription_id=uuid.uuid4(),
+            tenant=tenant,
+            product=product,
+            channel="Volume Licensing",
+            status="active",
+            provisioned=True,
+            start_date=datetime.date(2025, 1, 1),
+            end_date=datetime.date(2027, 12, 31),
+        )
+        for tenant in tenants
+        for product in products
+    )
+    return tenants
