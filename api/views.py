@@ -87,6 +87,16 @@ def _changes_claim(operation_id: str, summary: str, description: str, request=No
     )
 
 
+def _deletes(operation_id: str, summary: str, description: str):
+    """The OpenAPI operation of a DELETE: nothing in answer (204)."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        responses=_responses(None, 400, 401, 403, 404, 429, ok_status=204),
+    )
+
+
 class PartnerApiView(APIView):
     """Every endpoint: a key of the partner; reads open to every role, writes to the roles
     that file claims. Answers in the key owner's language."""
@@ -282,12 +292,7 @@ class ClaimDetail(PartnerApiView):
         services.claim_update_draft(user=request.user, claim_id=claim.pk, start=form.claim_start())
         return Response(_detail(request, claim.pk))
 
-    @extend_schema(
-        operation_id="claims_destroy",
-        summary="Delete a draft",
-        description="Only a draft; a submitted claim is never deleted.",
-        responses=_responses(None, 400, 401, 403, 404, 429, ok_status=204),
-    )
+    @_deletes("claims_destroy", "Delete a draft", "Only a draft; a submitted claim is never deleted.")
     def delete(self, request, pk):
         claim = selectors.claim_get_for_user(request.user, pk)
         services.claim_delete_draft(user=request.user, claim_id=claim.pk)
@@ -380,12 +385,7 @@ class ClaimProofs(PartnerApiView):
 
 
 class ClaimProof(PartnerApiView):
-    @extend_schema(
-        operation_id="claims_proofs_destroy",
-        summary="Remove a draft's file",
-        description="Once submitted, proof of execution stays.",
-        responses=_responses(None, 400, 401, 403, 404, 429, ok_status=204),
-    )
+    @_deletes("claims_proofs_destroy", "Remove a draft's file", "Once submitted, proof of execution stays.")
     def delete(self, request, pk, proof_id):
         claim = selectors.claim_get_for_user(request.user, pk)
         services.claim_remove_poe(user=request.user, claim_id=claim.pk, proof_id=proof_id)
