@@ -25,6 +25,12 @@ def _breadcrumbs(*extra):
     return [(_("Webhooks"), reverse("webhooks:list")), *extra]
 
 
+def _form_page(request, form, title, *breadcrumbs):
+    """The endpoint form's page, to add an endpoint or change one."""
+    context = {"form": form, "title": title, "nav": "webhooks", "breadcrumbs": _breadcrumbs(*breadcrumbs)}
+    return render(request, "webhooks/form.html", context)
+
+
 def _endpoint_settings(form) -> dict:
     """What the endpoint form sets, as the services take it."""
     return {name: form.cleaned_data[name] for name in ("url", "events", "description")}
@@ -55,16 +61,7 @@ def endpoint_create(request):
             _show_secret_once(request, endpoint.pk, secret)
             messages.success(request, _("The endpoint is registered."))
             return redirect("webhooks:detail", endpoint.pk)
-    return render(
-        request,
-        "webhooks/form.html",
-        {
-            "form": form,
-            "title": _("Add an endpoint"),
-            "nav": "webhooks",
-            "breadcrumbs": _breadcrumbs((_("Add an endpoint"), None)),
-        },
-    )
+    return _form_page(request, form, _("Add an endpoint"), (_("Add an endpoint"), None))
 
 
 @admin_required
@@ -110,18 +107,8 @@ def endpoint_edit(request, pk):
         else:
             messages.success(request, _("The endpoint is saved."))
             return redirect("webhooks:detail", endpoint.pk)
-    return render(
-        request,
-        "webhooks/form.html",
-        {
-            "form": form,
-            "title": _("Change the endpoint"),
-            "nav": "webhooks",
-            "breadcrumbs": _breadcrumbs(
-                (endpoint.url, reverse("webhooks:detail", args=[endpoint.pk])), (_("Change"), None)
-            ),
-        },
-    )
+    endpoint_crumb = (endpoint.url, reverse("webhooks:detail", args=[endpoint.pk]))
+    return _form_page(request, form, _("Change the endpoint"), endpoint_crumb, (_("Change"), None))
 
 
 @require_POST
