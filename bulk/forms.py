@@ -6,6 +6,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
+def _layout(form_id: str, submit_name: str, submit_label) -> FormHelper:
+    """A one-file upload form's layout: its id and its submit button."""
+    helper = FormHelper()
+    helper.attrs = {"novalidate": ""}
+    helper.form_id = form_id
+    helper.add_input(Submit(submit_name, submit_label))
+    return helper
+
+
 class BulkUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
@@ -16,10 +25,7 @@ class BulkUploadForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}
-        self.helper.form_id = "bulk-upload"
-        self.helper.add_input(Submit("upload", _("Upload and check")))
+        self.helper = _layout("bulk-upload", "upload", _("Upload and check"))
 
 
 class PoeZipForm(forms.Form):
@@ -32,7 +38,4 @@ class PoeZipForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.attrs = {"novalidate": ""}
-        self.helper.form_id = "poe-zip"
-        self.helper.add_input(Submit("attach", _("Attach files")))
+        self.helper = _layout("poe-zip", "attach", _("Attach files"))
