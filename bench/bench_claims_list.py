@@ -74,14 +74,14 @@ def populate(claims: int):
                         customer_contact_name, customer_contact_title, customer_contact_email,
                         technical_contact_name, technical_contact_title, technical_contact_email,
                         partner_contact_name, partner_contact_email, status, validation_errors, rejection_reason,
-                        created_at, updated_at, submitted_at, opt_out_nonce)
+                        created_at, updated_at, submitted_at, opt_out_nonce, disassociation_reason, dispute_final)
                     SELECT %s, CASE WHEN n %% 2 = 0 THEN %s ELSE %s END, NULL,
                         'Claim ' || n || ' for customer ' || (n %% 2000), 'customer' || lpad((n %% 2000)::text, 4, '0')
                         || '.example', t.tenant_id, t.id, 'Business Applications', 'usage', '', '', '',
                         'Ada', 'CIO', 'ada@customer.example', 'Tom', 'IT', 'tom@customer.example', 'Paula',
                         'paula@partner.example', ({status_array})[1 + n %% 9], '[]'::jsonb, '',
                         now() - (n || ' minutes')::interval, now(), now() - (n || ' minutes')::interval,
-                        md5(random()::text || n)::uuid
+                        md5(random()::text || n)::uuid, '', false
                     FROM generate_series(1, %s) AS n
                     JOIN tenants_tenant t ON t.id = %s + (n %% 2000)
                     """,  # noqa: S608
