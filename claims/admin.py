@@ -10,7 +10,9 @@ sign-in page.
 
 from __future__ import annotations
 
-from functools import wraps
+import dataclasses
+from collections.abc import Callable
+from functools import partial, wraps
 
 from django import forms
 from django.contrib import admin, messages
@@ -31,7 +33,14 @@ from cpor.admin_mixins import OutboxAdminMixin, OutboxStateFilter, ReadOnlyAdmin
 from cpor.models import MpnId, Partner
 
 from . import dashboard, presentation, review
-from .forms import DecideForm, DisputeAnswerForm, RejectForm, RequestInformationForm, ReviewerCommentForm
+from .forms import (
+    DecideForm,
+    DisputeAnswerForm,
+    RejectForm,
+    RequestInformationForm,
+    ReviewerCommentForm,
+    TakeForm,
+)
 from .lifecycle import ClaimError
 from .models import REVIEW_STATUSES, Claim, ClaimEvent, ClaimStatus, Comment, CustomerEmail
 from .selectors import CappedPaginator
@@ -152,6 +161,63 @@ class ContestedFilter(YesNoAnnotationFilter):
     parameter_name = "contested"
     field = "has_contested"
     labels = (_("Has contested items"), _("No contested items"))
+
+
+# --- The reviewers' actions on a claim's page ------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ReviewerAction:
+    """A button on a claim's page: the form it posts, whose fields are named as the arguments
+    of the one service in `claims.review` it calls (with `arguments`, what the button itself
+    says), and what the reviewer reads when that worked."""
+
+    form: type[forms.Form]
+    service: Callable[..., object]
+    success: str
+    arguments: dict = dataclasses.field(default_factory=dict)
+
+
+# Each button posts to `<claim id>/<slug>/`, URL name `claims_claim_<slug with underscores>`,
+# and does what its posted `decision` names (None: whatever else it posts).
+REVIEWER_ACTIONS: dict[str, dict[str | None, ReviewerAction]] = {
+    "comment": {
+        None: ReviewerAction(
+            ReviewerCommentForm,
+            review.claim_comment_add_by_reviewer,
+            _("Comment sent to the partner."),
+            {"internal": False},
+        )
+    },
+    "internal-note": {
+        None: ReviewerAction(
+            ReviewerCommentForm,
+            review.claim_comment_add_by_reviewer,
+            _("Internal note saved. Partners never see it."),
+            {"internal": True},
+        )
+    },
+    "request-information": {
+        None: ReviewerAction(
+            RequestInformationForm,
+            review.claim_request_information,
+            _("Information requested: the claim is now Partner action required."),
+        )
+    },
+    "reject": {None: ReviewerAction(RejectForm, review.claim_reject, _("Claim rejected."))},
+    # Uphold or overturn, as the button pressed says.
+    "dispute-answer": {
+        None: ReviewerAction(DisputeAnswerForm, review.dispute_uphold, _("Rejection upheld: it is now final.")),
+        "overturn": ReviewerAction(
+            DisputeAnswerForm, review.dispute_overturn, _("Rejection overturned: the claim is back under review.")
+        ),
+    },
+    # Taking a claim from another reviewer needs the confirmed "take over" (TakeForm).
+    "take": {None: ReviewerAction(TakeForm, review.claim_take, _("You have taken this claim."))},
+    "release": {
+        None: ReviewerAction(forms.Form, review.claim_release, _("Claim released: it is back on the desk, unassigned."))
+    },
+}
 
 
 # --- Claims ------------------------------------------------------------------------------------------------
@@ -447,25 +513,14 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             return self.admin_site.admin_view(reviewer_required(view))
 
         return [
-            path("<int:claim_id>/comment/", reviewer_view(self.comment_view, True), name="claims_claim_comment"),
-            path(
-                "<int:claim_id>/internal-note/",
-                reviewer_view(self.internal_note_view, True),
-                name="claims_claim_internal_note",
+            *(
+                path(
+                    f"<int:claim_id>/{slug}/",
+                    reviewer_view(partial(self.reviewer_action_view, actions=actions), True),
+                    name=f"claims_claim_{slug.replace('-', '_')}",
+                )
+                for slug, actions in REVIEWER_ACTIONS.items()
             ),
-            path(
-                "<int:claim_id>/request-information/",
-                reviewer_view(self.request_information_view, True),
-                name="claims_claim_request_information",
-            ),
-            path("<int:claim_id>/reject/", reviewer_view(self.reject_view, True), name="claims_claim_reject"),
-            path(
-                "<int:claim_id>/dispute-answer/",
-                reviewer_view(self.dispute_answer_view, True),
-                name="claims_claim_dispute_answer",
-            ),
-            path("<int:claim_id>/take/", reviewer_view(self.take_view, True), name="claims_claim_take"),
-            path("<int:claim_id>/release/", reviewer_view(self.release_view, True), name="claims_claim_release"),
             path("dashboard/", reviewer_view(self.dashboard_view), name="claims_claim_dashboard"),
             path("items/<int:item_id>/arbitrate/", reviewer_view(self.arbitrate_view), name="claims_claim_arbitrate"),
             path("arbitrations/", reviewer_view(self.arbitration_queue_view), name="claims_claim_arbitration_queue"),
@@ -486,95 +541,20 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             return HttpResponseRedirect(target)
         return HttpResponseRedirect(reverse("admin:claims_claim_change", args=[claim_id]))
 
-    def _act(self, request, claim_id, form, action, success):
-        """Validate, call one service, turn a domain error into a message, go back."""
+    def reviewer_action_view(self, request, claim_id, actions):
+        """One of the claim page's buttons (`REVIEWER_ACTIONS`): validate its form, call its
+        service, turn a domain error into a message, go back."""
+        action = actions.get(request.POST.get("decision"), actions[None])
+        form = action.form(request.POST)
         if not form.is_valid():
             messages.error(request, _form_errors(form))
             return self._back(request, claim_id)
         try:
-            action(form.cleaned_data)
+            action.service(reviewer=request.user, claim_id=claim_id, **form.cleaned_data, **action.arguments)
         except ClaimError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, success)
-        return self._back(request, claim_id)
-
-    def comment_view(self, request, claim_id):
-        return self._act(
-            request,
-            claim_id,
-            ReviewerCommentForm(request.POST),
-            lambda data: review.claim_comment_add_by_reviewer(
-                reviewer=request.user, claim_id=claim_id, body=data["body"], internal=False
-            ),
-            _("Comment sent to the partner."),
-        )
-
-    def internal_note_view(self, request, claim_id):
-        return self._act(
-            request,
-            claim_id,
-            ReviewerCommentForm(request.POST),
-            lambda data: review.claim_comment_add_by_reviewer(
-                reviewer=request.user, claim_id=claim_id, body=data["body"], internal=True
-            ),
-            _("Internal note saved. Partners never see it."),
-        )
-
-    def request_information_view(self, request, claim_id):
-        return self._act(
-            request,
-            claim_id,
-            RequestInformationForm(request.POST),
-            lambda data: review.claim_request_information(
-                reviewer=request.user, claim_id=claim_id, message=data["message"]
-            ),
-            _("Information requested: the claim is now Partner action required."),
-        )
-
-    def reject_view(self, request, claim_id):
-        return self._act(
-            request,
-            claim_id,
-            RejectForm(request.POST),
-            lambda data: review.claim_reject(
-                reviewer=request.user, claim_id=claim_id, reason=data["reason"], note=data["note"]
-            ),
-            _("Claim rejected."),
-        )
-
-    def dispute_answer_view(self, request, claim_id):
-        """Uphold or overturn, as the button pressed says."""
-        if request.POST.get("decision") == "overturn":
-            service, success = review.dispute_overturn, _("Rejection overturned: the claim is back under review.")
-        else:
-            service, success = review.dispute_uphold, _("Rejection upheld: it is now final.")
-        return self._act(
-            request,
-            claim_id,
-            DisputeAnswerForm(request.POST),
-            lambda data: service(reviewer=request.user, claim_id=claim_id, note=data["note"]),
-            success,
-        )
-
-    def take_view(self, request, claim_id):
-        """Take the claim; taking it from another reviewer needs the confirmed "take over"."""
-        take_over = request.POST.get("take_over") == "yes"
-        try:
-            review.claim_take(reviewer=request.user, claim_id=claim_id, take_over=take_over)
-        except ClaimError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("You have taken this claim."))
-        return self._back(request, claim_id)
-
-    def release_view(self, request, claim_id):
-        try:
-            review.claim_release(reviewer=request.user, claim_id=claim_id)
-        except ClaimError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("Claim released: it is back on the desk, unassigned."))
+            messages.success(request, action.success)
         return self._back(request, claim_id)
 
     def dashboard_view(self, request):

@@ -17,6 +17,7 @@ from .review import (
     RejectForm,
     RequestInformationForm,
     ReviewerCommentForm,
+    TakeForm,
 )
 from .uploads import MultipleFileField, MultipleFileInput, ProofUploadForm
 from .usage import MonthField, TenantIdField, UsageFilterForm
@@ -59,6 +60,7 @@ __all__ = [
     "RequestInformationForm",
     "RevenueFieldsMixin",
     "ReviewerCommentForm",
+    "TakeForm",
     "TenantIdField",
     "UsageFilterForm",
     "back_button",

@@ -30,31 +30,39 @@ class CommentForm(forms.Form):
 MESSAGE_MAX_LENGTH = 5000
 
 
-# The reviewers' forms in the admin (it lays them out itself; they only validate).
+# The reviewers' forms in the admin (it lays them out itself; they only validate). Their fields
+# are named as the arguments of the service in `claims.review` each one posts to.
 
 
-class ReviewerCommentForm(forms.Form):
-    body = forms.CharField(
-        label=_("Message"), max_length=MESSAGE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4, "cols": 80})
+def _message_field(label, *, rows: int, cols: int = 80, required: bool = True, help_text="") -> forms.CharField:
+    """A text a reviewer writes (a comment, a rationale, a note): a text box of `rows` lines."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": rows, "cols": cols}),
+        help_text=help_text,
     )
 
 
+class ReviewerCommentForm(forms.Form):
+    body = _message_field(_("Message"), rows=4)
+
+
 class RequestInformationForm(forms.Form):
-    message = forms.CharField(
-        label=_("What the partner should provide"),
-        max_length=MESSAGE_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+    message = _message_field(
+        _("What the partner should provide"),
+        rows=4,
         help_text=_("Posted as a comment the partner reads; the claim becomes Partner action required."),
     )
 
 
 class RejectForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=review.REVIEWER_REJECTION_REASONS)
-    note = forms.CharField(
-        label=_("Note to the partner"),
+    note = _message_field(
+        _("Note to the partner"),
+        rows=3,
         required=False,
-        max_length=MESSAGE_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
         help_text=_("Required when the reason is Other. Posted as a comment the partner reads."),
     )
 
@@ -68,12 +76,21 @@ class RejectForm(forms.Form):
 class DisputeAnswerForm(forms.Form):
     """Uphold or overturn a disputed rejection; the partner reads the rationale."""
 
-    note = forms.CharField(
-        label=_("Rationale for the partner"),
-        max_length=MESSAGE_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+    note = _message_field(
+        _("Rationale for the partner"),
+        rows=3,
         help_text=_("Uphold: the rejection becomes final. Overturn: the rejected items go back to review."),
     )
+
+
+class TakeForm(forms.Form):
+    """Take a claim; taking it from another reviewer needs the box "take over" ticked (its
+    value is "yes"; anything else, or nothing, takes only an unassigned claim)."""
+
+    take_over = forms.CharField(required=False, strip=False)
+
+    def clean_take_over(self) -> bool:
+        return self.cleaned_data["take_over"] == "yes"
 
 
 class DecideForm(forms.Form):
@@ -85,11 +102,11 @@ class DecideForm(forms.Form):
     item = forms.IntegerField(required=False, widget=forms.HiddenInput)
     legacy = forms.IntegerField(required=False, widget=forms.HiddenInput)
     decision = forms.ChoiceField(choices=[(APPROVE, _("Approve this partner")), (REJECT, _("Reject this claim"))])
-    note = forms.CharField(
-        label=_("Rationale (required to approve; every partner on this item reads it in their claim's comments)"),
+    note = _message_field(
+        _("Rationale (required to approve; every partner on this item reads it in their claim's comments)"),
+        rows=2,
+        cols=40,
         required=False,
-        max_length=MESSAGE_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
     )
 
     def clean(self):
