@@ -33,14 +33,7 @@ from cpor.admin_mixins import OutboxAdminMixin, OutboxStateFilter, ReadOnlyAdmin
 from cpor.models import MpnId, Partner
 
 from . import dashboard, presentation, review
-from .forms import (
-    DecideForm,
-    DisputeAnswerForm,
-    RejectForm,
-    RequestInformationForm,
-    ReviewerCommentForm,
-    TakeForm,
-)
+from .forms import DecideForm, DisputeAnswerForm, RejectForm, RequestInformationForm, ReviewerCommentForm, TakeForm
 from .lifecycle import ClaimError
 from .models import REVIEW_STATUSES, Claim, ClaimEvent, ClaimStatus, Comment, CustomerEmail
 from .selectors import CappedPaginator
@@ -647,8 +640,20 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
 # --- Audit lists -------------------------------------------------------------------------------------------
 
 
+class OfClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
+    """A list of rows that each belong to a claim (its events, comments, customer emails):
+    the rows reviewers may see, each linked to its claim's page."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).seen_by_reviewers()
+
+    @admin.display(description=_("claim"), ordering="claim_id")
+    def claim_link(self, row):
+        return format_html('<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[row.claim_id]), row.claim)
+
+
 @admin.register(ClaimEvent)
-class ClaimEventAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
+class ClaimEventAdmin(OfClaimAdmin):
     """The append-only history of every claim, for audit."""
 
     list_display = ("time_column", "claim_link", "action", "actor", "from_status", "to_status", "internal", "reason")
@@ -660,22 +665,13 @@ class ClaimEventAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     readonly_fields = fields
     time_column = moment_column("created_at", _("time"))
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).seen_by_reviewers()
-
-    @admin.display(description=_("claim"), ordering="claim_id")
-    def claim_link(self, event):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[event.claim_id]), event.claim
-        )
-
     @admin.display(description=_("internal"), boolean=True)
     def internal(self, event):
         return bool((event.data or {}).get("internal"))
 
 
 @admin.register(Comment)
-class CommentAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
+class CommentAdmin(OfClaimAdmin):
     """Every comment and internal note, for audit."""
 
     list_display = ("time_column", "claim_link", "author", "is_internal", "short_body")
@@ -687,22 +683,13 @@ class CommentAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     readonly_fields = fields
     time_column = moment_column("created_at", _("time"))
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).seen_by_reviewers()
-
-    @admin.display(description=_("claim"), ordering="claim_id")
-    def claim_link(self, comment):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[comment.claim_id]), comment.claim
-        )
-
     @admin.display(description=_("comment"))
     def short_body(self, comment):
         return comment.body if len(comment.body) <= 120 else f"{comment.body[:117]}…"
 
 
 @admin.register(CustomerEmail)
-class CustomerEmailAdmin(OutboxAdminMixin, ReviewerOnlyMixin, admin.ModelAdmin):
+class CustomerEmailAdmin(OutboxAdminMixin, OfClaimAdmin):
     """The customer notices' outbox: what went out, what waits, what failed and why."""
 
     list_display = ("created_at", "claim_link", "recipient", "role", *OutboxAdminMixin.OUTBOX_COLUMNS)
@@ -710,12 +697,3 @@ class CustomerEmailAdmin(OutboxAdminMixin, ReviewerOnlyMixin, admin.ModelAdmin):
     search_fields = ("=claim__id", "recipient")
     list_select_related = ("claim",)
     fields = readonly_fields = ("claim", "recipient", "role", *OutboxAdminMixin.OUTBOX_FIELDS)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).seen_by_reviewers()
-
-    @admin.display(description=_("claim"), ordering="claim_id")
-    def claim_link(self, email):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:claims_claim_change", args=[email.claim_id]), email.claim
-        )
