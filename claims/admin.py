@@ -16,7 +16,7 @@ from functools import partial, wraps
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -97,6 +97,13 @@ class OverdueFilter(YesNoAnnotationFilter):
     labels = (_("Overdue"), _("Not overdue"))
 
 
+class ContestedFilter(YesNoAnnotationFilter):
+    title = _("competing claims")
+    parameter_name = "contested"
+    field = "has_contested"
+    labels = (_("Has contested items"), _("No contested items"))
+
+
 class CustomerNoticeFilter(admin.SimpleListFilter):
     """Claims in review whose customer has not received every notice: the opt-out window
     starts with the customer contact's notice, and the timer approves none of them."""
@@ -147,13 +154,6 @@ class AssignedFilter(admin.SimpleListFilter):
         if self.value() == "unassigned":
             return queryset.filter(assigned_to__isnull=True, status__in=REVIEW_STATUSES)
         return queryset
-
-
-class ContestedFilter(YesNoAnnotationFilter):
-    title = _("competing claims")
-    parameter_name = "contested"
-    field = "has_contested"
-    labels = (_("Has contested items"), _("No contested items"))
 
 
 # --- The reviewers' actions on a claim's page ------------------------------------------------------------
@@ -326,45 +326,8 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     disputed_column = moment_column("disputed_at", _("disputed"))
     dispute_answer_due_column = moment_column("dispute_answer_due_at", _("dispute answer due"), customers=True)
     disassociated_column = moment_column("disassociated_at", _("disassociated"))
-    readonly_fields = (
-        "dispute_final",
-        "disassociated_by",
-        "disassociation_reason",
-        "name",
-        "status",
-        "rejection_reason",
-        "validation_problems",
-        "partner",
-        "mpn",
-        "created_by",
-        "tenant",
-        "tenant_guid",
-        "domain",
-        "solution_area",
-        "activity",
-        "solution_seller_name",
-        "customer_name",
-        "isv_solution_name",
-        "customer_contact_name",
-        "customer_contact_title",
-        "customer_contact_email",
-        "technical_contact_name",
-        "technical_contact_title",
-        "technical_contact_email",
-        "partner_contact_name",
-        "partner_contact_email",
-        "created_column",
-        "submitted_column",
-        "notified_column",
-        "opt_out_deadline_column",
-        "review_due_column",
-        "decided_column",
-        "updated_column",
-        "response_due_column",
-        "disputed_column",
-        "dispute_answer_due_column",
-        "disassociated_column",
-    )
+    # Reviewers never edit a claim's data: every field the page shows is read-only.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request):
         # `is_mine`: the assigned column says "Me" (the admin is shared by every request).
