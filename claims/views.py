@@ -15,7 +15,7 @@ from django.utils import dateformat, timezone
 from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -370,66 +370,48 @@ def comment_save(request, claim, form: CommentForm) -> bool:
     return True
 
 
-@require_POST
-@partner_required(access.FILE_CLAIMS)
-def claim_add_proof(request, pk):
-    """More proof of execution, when a reviewer asked for it (Partner action required)."""
-    claim = selectors.claim_get_for_user(request.user, pk)
-    form = ProofUploadForm(request.POST, request.FILES)
-    if not form.is_valid():
-        for error in form.errors.get("files", []):
-            messages.error(request, error)
-        return redirect(reverse("claims:detail", args=[claim.pk]) + "#proof")
-    try:
-        services.claim_add_proofs(user=request.user, claim_id=claim.pk, files=form.cleaned_data["files"])
-    except ClaimError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Proof of execution added."))
-    return redirect(reverse("claims:detail", args=[claim.pk]) + "#proof")
+def _claim_page_action(form_class, service, success, *, anchor: str = "status"):
+    """A button on the claim's page for the Incentives admin: validate the posted form (each
+    error its own message), call the one service its fields are the arguments of, turn a
+    domain error into a message, and go back to the claim's page at `anchor`."""
+
+    @require_POST
+    @partner_required(access.FILE_CLAIMS)
+    def view(request, pk):
+        claim = selectors.claim_get_for_user(request.user, pk)
+        form = form_class(request.POST, request.FILES)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+        else:
+            try:
+                service(user=request.user, claim_id=claim.pk, **form.cleaned_data)
+            except ClaimError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, success)
+        return redirect(reverse("claims:detail", args=[claim.pk]) + f"#{anchor}")
+
+    return view
 
 
-@require_POST
-@partner_required(access.FILE_CLAIMS)
-def claim_dispute(request, pk):
-    """Dispute a rejection, once, within 30 days, with a justification and optional new PoE."""
-    claim = selectors.claim_get_for_user(request.user, pk)
-    form = DisputeForm(request.POST, request.FILES)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect(reverse("claims:detail", args=[claim.pk]) + "#status")
-    try:
-        services.claim_dispute(
-            user=request.user,
-            claim_id=claim.pk,
-            justification=form.cleaned_data["justification"],
-            files=form.cleaned_data["files"] or (),
-        )
-    except ClaimError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Your dispute was sent. The reviewers answer within five business days."))
-    return redirect(reverse("claims:detail", args=[claim.pk]) + "#status")
-
-
-@require_POST
-@partner_required(access.FILE_CLAIMS)
-def claim_disassociate(request, pk):
-    """End an approved association with the customer, with a reason."""
-    claim = selectors.claim_get_for_user(request.user, pk)
-    form = DisassociateForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors["reason"]))
-        return redirect(reverse("claims:detail", args=[claim.pk]) + "#status")
-    try:
-        services.claim_disassociate(user=request.user, claim_id=claim.pk, reason=form.cleaned_data["reason"])
-    except ClaimError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("The customer was disassociated. Its contacts are told by email."))
-    return redirect(reverse("claims:detail", args=[claim.pk]) + "#status")
+# More proof of execution, when a reviewer asked for it (Partner action required).
+claim_add_proof = _claim_page_action(
+    ProofUploadForm, services.claim_add_proofs, gettext_lazy("Proof of execution added."), anchor="proof"
+)
+# Dispute a rejection, once, within 30 days, with a justification and optional new PoE.
+claim_dispute = _claim_page_action(
+    DisputeForm,
+    services.claim_dispute,
+    gettext_lazy("Your dispute was sent. The reviewers answer within five business days."),
+)
+# End an approved association with the customer, with a reason.
+claim_disassociate = _claim_page_action(
+    DisassociateForm,
+    services.claim_disassociate,
+    gettext_lazy("The customer was disassociated. Its contacts are told by email."),
+)
 
 
 @partner_required()

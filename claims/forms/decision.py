@@ -9,32 +9,29 @@ from .uploads import MultipleFileField
 REASON_MAX_LENGTH = 5000
 
 
-class DisputeForm(forms.Form):
-    justification = forms.CharField(
-        label=_("Why the rejection should be reconsidered"),
+def _explanation_field(label, required_message, *, rows: int) -> forms.CharField:
+    """A required text the partner writes: spaces around it are dropped, so blank or only
+    spaces is refused with `required_message`."""
+    return forms.CharField(
+        label=label,
         max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": _("Explain why the rejection should be reconsidered.")},
+        widget=forms.Textarea(attrs={"rows": rows}),
+        error_messages={"required": required_message},
+    )
+
+
+class DisputeForm(forms.Form):
+    justification = _explanation_field(
+        _("Why the rejection should be reconsidered"), _("Explain why the rejection should be reconsidered."), rows=4
     )
     files = MultipleFileField(label=_("New proof of execution (optional)"), required=False)
 
-    def clean_justification(self):
-        text = self.cleaned_data["justification"].strip()
-        if not text:
-            raise forms.ValidationError(_("Explain why the rejection should be reconsidered."))
-        return text
+    def clean_files(self):
+        # No new proof is no file at all, as `services.claim_dispute` takes it.
+        return self.cleaned_data["files"] or []
 
 
 class DisassociateForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for the disassociation"),
-        max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": _("Give the reason for the disassociation.")},
+    reason = _explanation_field(
+        _("Reason for the disassociation"), _("Give the reason for the disassociation."), rows=3
     )
-
-    def clean_reason(self):
-        text = self.cleaned_data["reason"].strip()
-        if not text:
-            raise forms.ValidationError(_("Give the reason for the disassociation."))
-        return text
