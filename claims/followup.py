@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cpor import outbox
+from cpor.periodic import each_on_its_own
 
 from . import deadlines, review
 from .events import EventAction
@@ -38,6 +39,19 @@ REMINDER_KINDS = {7: ReminderKind.RESPONSE_7, 2: ReminderKind.RESPONSE_2}
 
 
 # --- Answer deadline --------------------------------------------------------------------------
+
+
+def _waiting_for_answer(**deadline) -> list[int]:
+    """The claims waiting for the partner's answer to an information request, by `deadline`
+    (a lookup on `response_due_at`), in ID order."""
+    waiting = Claim.objects.filter(status=ClaimStatus.ACTION_REQUIRED, **deadline)
+    return list(waiting.order_by("pk").values_list("pk", flat=True))
+
+
+def _lock_waiting_for_answer(claim_id: int) -> Claim | None:
+    """The claim, locked, while it waits for the partner's answer by a deadline; else None."""
+    claim = lock_claim(claim_id)
+    return claim if claim.status == ClaimStatus.ACTION_REQUIRED and claim.response_due_at is not None else None
 
 
 def _due_reminders(claim: Claim, now: datetime.datetime) -> list[int]:
@@ -59,10 +73,8 @@ def claim_remind_response(*, claim_id: int, now: datetime.datetime | None = None
     """
     now = now or timezone.now()
     with transaction.atomic():
-        claim = lock_claim(claim_id)
-        if claim.status != ClaimStatus.ACTION_REQUIRED or claim.response_due_at is None:
-            return None
-        if now > claim.response_due_at:
+        claim = _lock_waiting_for_answer(claim_id)
+        if claim is None or now > claim.response_due_at:
             return None
         due = _due_reminders(claim, now)
         if not due:
@@ -88,28 +100,20 @@ def claim_remind_response(*, claim_id: int, now: datetime.datetime | None = None
 def response_reminders_send(*, now: datetime.datetime | None = None) -> int:
     """The reminders' pass: claims waiting for the partner whose answer is not yet overdue."""
     now = now or timezone.now()
-    ids = list(
-        Claim.objects.filter(status=ClaimStatus.ACTION_REQUIRED, response_due_at__gte=now)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    return each_on_its_own(
+        _waiting_for_answer(response_due_at__gte=now),
+        lambda claim_id: claim_remind_response(claim_id=claim_id, now=now) is not None,
+        failure="Periodic job response_reminders: claim %s failed; will retry.",
+        log=logger,
     )
-    sent = 0
-    for claim_id in ids:
-        try:  # one failing claim must not stop the others' reminders
-            sent += claim_remind_response(claim_id=claim_id, now=now) is not None
-        except Exception:
-            logger.exception("Periodic job response_reminders: claim %s failed; will retry.", claim_id)
-    return sent
 
 
 def claim_reject_unanswered(*, claim_id: int, now: datetime.datetime | None = None) -> bool:
     """Once the answer is overdue, the claim's undecided items are rejected: "No response"."""
     now = now or timezone.now()
     with transaction.atomic():
-        claim = lock_claim(claim_id)
-        if claim.status != ClaimStatus.ACTION_REQUIRED or claim.response_due_at is None:
-            return False
-        if now <= claim.response_due_at:
+        claim = _lock_waiting_for_answer(claim_id)
+        if claim is None or now <= claim.response_due_at:
             return False
         review._reject_undecided(claim, actor=None, reason=RejectionReason.NO_RESPONSE, now=now)
     return True
@@ -117,18 +121,12 @@ def claim_reject_unanswered(*, claim_id: int, now: datetime.datetime | None = No
 
 def claims_reject_unanswered(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
-    ids = list(
-        Claim.objects.filter(status=ClaimStatus.ACTION_REQUIRED, response_due_at__lt=now)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    return each_on_its_own(
+        _waiting_for_answer(response_due_at__lt=now),
+        lambda claim_id: claim_reject_unanswered(claim_id=claim_id, now=now),
+        failure="Periodic job no_response: claim %s failed; will retry.",
+        log=logger,
     )
-    rejected = 0
-    for claim_id in ids:
-        try:
-            rejected += claim_reject_unanswered(claim_id=claim_id, now=now)
-        except Exception:
-            logger.exception("Periodic job no_response: claim %s failed; will retry.", claim_id)
-    return rejected
 
 
 # --- Disassociation notice to the customer ------------------------------------------------------
@@ -201,15 +199,10 @@ def _send_disassociation_notice(claim: Claim, recipient: str, *, message_id: str
 
 
 def disassociation_emails_retry() -> int:
-    sent = 0
-    claim_ids = set(
-        CustomerEmail.objects.filter(outbox.due(timezone.now()), purpose=DISASSOCIATION).values_list(
-            "claim_id", flat=True
-        )
+    due = CustomerEmail.objects.filter(outbox.due(timezone.now()), purpose=DISASSOCIATION)
+    return each_on_its_own(
+        sorted(set(due.values_list("claim_id", flat=True))),
+        lambda claim_id: disassociation_emails_send(claim_id=claim_id),
+        failure="Disassociation email of claim %s could not be sent; will retry.",
+        log=logger,
     )
-    for claim_id in sorted(claim_ids):
-        try:
-            sent += disassociation_emails_send(claim_id=claim_id)
-        except Exception:
-            logger.exception("Disassociation email of claim %s could not be sent; will retry.", claim_id)
-    return sent

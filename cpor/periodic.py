@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -49,6 +49,19 @@ def periodic_job_register(name: str, run: Callable[..., int], *, uses_clock: boo
 
 def periodic_jobs() -> list[PeriodicJob]:
     return list(_jobs.values())
+
+
+def each_on_its_own(ids: Iterable[int], step: Callable[[int], int], *, failure: str, log: logging.Logger) -> int:
+    """Inside a job: run `step` on each ID and add up what it returns (a count, or whether it
+    did something). An ID whose step raises is logged on `log` with `failure` (its `%s` the
+    ID) and the others still run; the next pass tries it again."""
+    done = 0
+    for pk in ids:
+        try:
+            done += step(pk)
+        except Exception:
+            log.exception(failure, pk)
+    return done
 
 
 SKIPPED = "skipped: another run in progress"
