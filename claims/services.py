@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -110,16 +109,11 @@ TECHNICAL_CONTACT_FIELDS = ("technical_contact_name", "technical_contact_title",
 
 def _filer_partner(user):
     """The partner an Incentives admin files for; anyone else may only read (403)."""
-    if not access.can_file_claims(user):
-        raise PermissionDenied
-    return access.partner_of(user)
+    return access.partner_acting_in_role(user, access.FILE_CLAIMS)
 
 
 def _lock_own_claim(partner, claim_id) -> Claim:
-    claim = Claim.objects.select_for_update().filter(pk=claim_id, partner=partner).first()
-    if claim is None:
-        raise Http404
-    return claim
+    return access.lock_or_404(Claim.objects, pk=claim_id, partner=partner)
 
 
 def _lock_own_draft(partner, claim_id) -> Claim:

@@ -8,6 +8,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from .models import Membership, Role
 from .reviewers import REVIEWERS_GROUP
@@ -58,6 +59,23 @@ def can_file_claims(user) -> bool:
 
 def can_manage_users(user) -> bool:
     return has_role(user, MANAGE_USERS)
+
+
+def partner_acting_in_role(user, roles):
+    """The partner a user acts for in a service that only `roles` may use; anyone else is
+    refused (403), whatever they ask for."""
+    if not has_role(user, roles):
+        raise PermissionDenied
+    return partner_of(user)
+
+
+def lock_or_404(queryset, **lookup):
+    """The row `lookup` names, locked for update (inside a transaction), scoped by the lookup
+    to what the user may touch: a row outside that scope is a 404, exactly as a missing one."""
+    row = queryset.select_for_update().filter(**lookup).first()
+    if row is None:
+        raise Http404
+    return row
 
 
 def is_reviewer(user) -> bool:

@@ -18,9 +18,7 @@ import json
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -77,16 +75,11 @@ class WebhookError(ClaimError):
 
 def _admin_partner(user):
     """Only a Global admin manages the partner's webhooks (403 for any other role)."""
-    if not access.can_manage_users(user):
-        raise PermissionDenied
-    return access.partner_of(user)
+    return access.partner_acting_in_role(user, access.MANAGE_USERS)
 
 
 def _lock_own_endpoint(partner, endpoint_id) -> WebhookEndpoint:
-    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id, partner=partner).first()
-    if endpoint is None:
-        raise Http404
-    return endpoint
+    return access.lock_or_404(WebhookEndpoint.objects, pk=endpoint_id, partner=partner)
 
 
 def _checked_events(events) -> list[str]:
@@ -339,9 +332,7 @@ def webhook_message_redeliver(*, user, message_id) -> WebhookMessage:
     last retry): it is pending again, with a fresh set of attempts, and sent at once."""
     partner = _admin_partner(user)
     with transaction.atomic():
-        message = WebhookMessage.objects.select_for_update().filter(pk=message_id, endpoint__partner=partner).first()
-        if message is None:
-            raise Http404
+        message = access.lock_or_404(WebhookMessage.objects, pk=message_id, endpoint__partner=partner)
         if message.status == MessageStatus.PENDING:
             raise WebhookError(_("This delivery is already waiting to be sent."))
         _move(message, MessageStatus.PENDING)
