@@ -89,6 +89,11 @@ def wizard_context(current: int, claim=None, **extra) -> dict:
     return {"nav": "incentives", "breadcrumbs": crumbs, "steps": steps(current, claim), "claim": claim, **extra}
 
 
+def _step_page(request, current: int, claim=None, *, template: str = "step", **context):
+    """One of the wizard's pages (`claims/wizard/<template>.html`), with its step indicator."""
+    return render(request, f"claims/wizard/{template}.html", wizard_context(current, claim, **context))
+
+
 def next_step_url(claim) -> str:
     """Where a draft resumes: the first step it still lacks."""
     if not claim.items.exists():
@@ -150,19 +155,16 @@ def start(request):
             return redirect(_with_query("claims:new_activity", form.carried()))
     else:
         form = CustomerStepForm(initial=request.GET.dict(), user=request.user)
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/step.html",
-        wizard_context(
-            1,
-            form=form,
-            title=_("MPN ID and customer"),
-            intro=_(
-                "Select the MPN ID of the partner location to be associated with the customer, and then add the "
-                "customer's domain name and Directory ID."
-            ),
-            back_url=reverse("claims:list"),
+        1,
+        form=form,
+        title=_("MPN ID and customer"),
+        intro=_(
+            "Select the MPN ID of the partner location to be associated with the customer, and then add the "
+            "customer's domain name and Directory ID."
         ),
+        back_url=reverse("claims:list"),
     )
 
 
@@ -187,17 +189,14 @@ def activity(request):
         initial = {**request.GET.dict(), **ActivityChoiceMixin.initial_for(request.GET.get("activity", ""))}
         form = ActivityStepForm(initial=initial, user=request.user)
     carried = customer.carried() if customer else {}
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/step.html",
-        wizard_context(
-            2,
-            form=form,
-            title=_("Solution area and activity"),
-            intro=_("Select the Solution area and Activity."),
-            mpn_label=mpn_label(customer.cleaned_data["mpn"]) if customer else "",
-            back_url=_with_query("claims:new", carried),
-        ),
+        2,
+        form=form,
+        title=_("Solution area and activity"),
+        intro=_("Select the Solution area and Activity."),
+        mpn_label=mpn_label(customer.cleaned_data["mpn"]) if customer else "",
+        back_url=_with_query("claims:new", carried),
     )
 
 
@@ -227,16 +226,13 @@ def associate(request):
             return redirect(_with_query("claims:new_activity", source.dict()))
         form = AssociateStepForm(initial=source.dict(), user=request.user)
     back = {key: source.get(key, "") for key in ("mpn", "domain", "tenant_id", "solution_area", "activity")}
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/step.html",
-        wizard_context(
-            3,
-            form=form,
-            title=_("Associate customer"),
-            intro=_("Enter the appropriate information, and then select Create claim."),
-            back_url=_with_query("claims:new_activity", back),
-        ),
+        3,
+        form=form,
+        title=_("Associate customer"),
+        intro=_("Enter the appropriate information, and then select Create claim."),
+        back_url=_with_query("claims:new_activity", back),
     )
 
 
@@ -275,17 +271,14 @@ def draft_details(request, claim):
                 return redirect("claims:draft_items", claim.pk)
     else:
         form = DraftDetailsForm(initial=DraftDetailsForm.initial_from(claim), user=request.user)
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/step.html",
-        wizard_context(
-            3,
-            claim,
-            form=form,
-            title=_("Associate customer"),
-            intro=_("Changing the customer or the activity clears the products or workloads you selected."),
-            back_url=reverse("claims:detail", args=[claim.pk]),
-        ),
+        3,
+        claim,
+        form=form,
+        title=_("Associate customer"),
+        intro=_("Changing the customer or the activity clears the products or workloads you selected."),
+        back_url=reverse("claims:detail", args=[claim.pk]),
     )
 
 
@@ -316,21 +309,19 @@ def draft_items(request, claim):
                 return redirect("claims:draft_contacts", claim.pk)
     else:
         form = ItemsForm(initial=_items_initial(claim, options), claim=claim, options=options)
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/items.html",
-        wizard_context(
-            4,
-            claim,
-            form=form,
-            options=options,
-            business=business,
-            title=_("Products") if business else _("Workloads"),
-            intro=_("Select the product(s) associated with this customer association, and then select Continue.")
-            if business
-            else _("Select the workload(s) associated with this customer association, and then select Continue."),
-            back_url=reverse("claims:draft_details", args=[claim.pk]),
-        ),
+        4,
+        claim,
+        form=form,
+        options=options,
+        business=business,
+        title=_("Products") if business else _("Workloads"),
+        intro=_("Select the product(s) associated with this customer association, and then select Continue.")
+        if business
+        else _("Select the workload(s) associated with this customer association, and then select Continue."),
+        back_url=reverse("claims:draft_details", args=[claim.pk]),
+        template="items",
     )
 
 
@@ -372,20 +363,16 @@ def draft_contacts(request, claim):
                 return redirect("claims:draft_proof", claim.pk)
     else:
         form = ContactsForm(initial=ContactsForm.initial_from(claim), claim=claim)
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/step.html",
-        wizard_context(
-            5,
-            claim,
-            form=form,
-            title=_("Contacts"),
-            intro=_(
-                "Complete the customer contact information and your company's contact information. All fields are "
-                "required."
-            ),
-            back_url=reverse("claims:draft_items", args=[claim.pk]),
+        5,
+        claim,
+        form=form,
+        title=_("Contacts"),
+        intro=_(
+            "Complete the customer contact information and your company's contact information. All fields are required."
         ),
+        back_url=reverse("claims:draft_items", args=[claim.pk]),
     )
 
 
@@ -407,18 +394,16 @@ def draft_proof(request, claim):
                 return redirect("claims:draft_proof", claim.pk)
     else:
         form = ProofUploadForm()
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/proof.html",
-        wizard_context(
-            6,
-            claim,
-            form=form,
-            proofs=selectors.claim_proofs(claim),
-            title=_("Proof of execution"),
-            back_url=reverse("claims:draft_contacts", args=[claim.pk]),
-            next_url=reverse("claims:draft_submit", args=[claim.pk]),
-        ),
+        6,
+        claim,
+        form=form,
+        proofs=selectors.claim_proofs(claim),
+        title=_("Proof of execution"),
+        back_url=reverse("claims:draft_contacts", args=[claim.pk]),
+        next_url=reverse("claims:draft_submit", args=[claim.pk]),
+        template="proof",
     )
 
 
@@ -463,21 +448,19 @@ def draft_submit(request, claim):
         comment_form = CommentForm(request.POST)
         if comment_save(request, claim, comment_form):
             return redirect("claims:draft_submit", claim.pk)
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/submit.html",
-        wizard_context(
-            7,
-            claim,
-            comment_form=comment_form,
-            comments=presentation.comment_entries(selectors.comments_visible_to(request.user, claim)),
-            groups=selectors.claim_items_grouped(claim),
-            proofs=selectors.claim_proofs(claim),
-            missing=services.claim_missing_for_submission(claim),
-            competing=selectors.claim_competing_labels(claim),
-            title=_("Comments and submit"),
-            back_url=reverse("claims:draft_proof", args=[claim.pk]),
-        ),
+        7,
+        claim,
+        comment_form=comment_form,
+        comments=presentation.comment_entries(selectors.comments_visible_to(request.user, claim)),
+        groups=selectors.claim_items_grouped(claim),
+        proofs=selectors.claim_proofs(claim),
+        missing=services.claim_missing_for_submission(claim),
+        competing=selectors.claim_competing_labels(claim),
+        title=_("Comments and submit"),
+        back_url=reverse("claims:draft_proof", args=[claim.pk]),
+        template="submit",
     )
 
 
@@ -488,8 +471,11 @@ def draft_delete(request, claim):
         services.claim_delete_draft(user=request.user, claim_id=claim.pk)
         messages.success(request, _("The draft has been deleted."))
         return redirect("claims:list")
-    return render(
+    return _step_page(
         request,
-        "claims/wizard/delete.html",
-        wizard_context(0, claim, title=_("Delete draft"), back_url=reverse("claims:detail", args=[claim.pk])),
+        0,
+        claim,
+        template="delete",
+        title=_("Delete draft"),
+        back_url=reverse("claims:detail", args=[claim.pk]),
     )
