@@ -37,6 +37,7 @@ from .forms import DecideForm, DisputeAnswerForm, RejectForm, RequestInformation
 from .lifecycle import ClaimError
 from .models import REVIEW_STATUSES, Claim, ClaimEvent, ClaimStatus, Comment, CustomerEmail
 from .selectors import CappedPaginator
+from .selectors import review as reads
 from .validation import parse_guid
 
 
@@ -124,7 +125,7 @@ class CustomerNoticeFilter(admin.SimpleListFilter):
 
 
 class StuckInSubmittedFilter(admin.SimpleListFilter):
-    """Claims no validation has moved out of Submitted within minutes (`review.stuck_in_submitted`)."""
+    """Claims no validation has moved out of Submitted within minutes (`reads.stuck_in_submitted`)."""
 
     title = _("validation")
     parameter_name = "stuck"
@@ -133,7 +134,7 @@ class StuckInSubmittedFilter(admin.SimpleListFilter):
         return [("yes", _("Stuck in Submitted (> 5 min)"))]
 
     def queryset(self, request, queryset):
-        return queryset.filter(review.stuck_in_submitted()) if self.value() == "yes" else queryset
+        return queryset.filter(reads.stuck_in_submitted()) if self.value() == "yes" else queryset
 
 
 class AssignedFilter(admin.SimpleListFilter):
@@ -331,7 +332,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # `is_mine`: the assigned column says "Me" (the admin is shared by every request).
-        return review.claims_for_review(reviewer=request.user).annotate(
+        return reads.claims_for_review(reviewer=request.user).annotate(
             is_mine=Case(When(assigned_to=request.user.pk, then=Value(True)), default=Value(False))
         )
 
@@ -390,7 +391,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         due = presentation.format_moment(
             claim.review_due_at, time_zone=claim.tenant.time_zone if claim.tenant else None
         )
-        if review.is_review_overdue(claim):
+        if reads.is_review_overdue(claim):
             return format_html('{} <strong class="review-overdue" style="color:#ba2121">{}</strong>', due, _("Overdue"))
         return due
 
@@ -426,13 +427,13 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
         items = list(claim.items.select_related("product", "subscription", "workload"))
         for item in items:
             item.claim = claim  # already loaded: `is_decidable` reads it
-            item.can_arbitrate = review.Arbitration.is_decidable(item)
+            item.can_arbitrate = reads.Arbitration.is_decidable(item)
         events = claim.events.select_related("actor").order_by("created_at", "id")
         notices = list(claim.customer_emails.order_by("id"))
         return {
             "claim": claim,
-            "review_overdue": review.is_review_overdue(claim),
-            "stuck_in_submitted": review.is_stuck_in_submitted(claim),
+            "review_overdue": reads.is_review_overdue(claim),
+            "stuck_in_submitted": reads.is_stuck_in_submitted(claim),
             "can_take": claim.status in REVIEW_STATUSES,
             "items": items,
             "proofs": claim.proofs.select_related("uploaded_by").order_by("uploaded_at", "id"),
@@ -532,7 +533,7 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
     def arbitrate_view(self, request, item_id):
         """Every claim on one item and programme side by side, and any legacy holder; POST
         decides one of them."""
-        arbitration = review.arbitration_for(reviewer=request.user, item_id=item_id)
+        arbitration = reads.arbitration_for(reviewer=request.user, item_id=item_id)
         if request.method == "POST":
             form = DecideForm(request.POST)
             if not form.is_valid():
@@ -546,9 +547,9 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
                 messages.success(request, _("Decision recorded; each partner is told in their claim's comments."))
             return HttpResponseRedirect(request.path)
         for entry in arbitration.claim_items:
-            entry.can_decide = review.Arbitration.is_decidable(entry)
+            entry.can_decide = reads.Arbitration.is_decidable(entry)
             entry.can_approve = arbitration.can_approve(entry)
-            entry.window_closed = review.opt_out_window_closed(entry.claim)
+            entry.window_closed = reads.opt_out_window_closed(entry.claim)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -580,14 +581,14 @@ class ClaimAdmin(ReviewerOnlyMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Items in arbitration"),
-            "queue": review.arbitration_queue(reviewer=request.user),
+            "queue": reads.arbitration_queue(reviewer=request.user),
         }
         return TemplateResponse(request, "admin/claims/claim/arbitration_queue.html", context)
 
     def proof_download_view(self, request, proof_id):
         """A PoE file, as an attachment under the name it was uploaded with (never inline:
         what the partner uploaded must not run in the admin's origin)."""
-        proof = review.proof_for_review(reviewer=request.user, proof_id=proof_id)
+        proof = reads.proof_for_review(reviewer=request.user, proof_id=proof_id)
         try:
             handle = proof.file.open("rb")
         except FileNotFoundError as missing:

@@ -39,20 +39,6 @@ from .lifecycle import ClaimError
 from .models import REVIEW_STATUSES, Claim, ClaimItem, ClaimStatus, Comment, ItemOutcome, RejectionReason
 from .selectors import review as reads
 
-# The reviewers' reads moved to `claims.selectors.review`; `claims.admin` still finds these
-# here until it imports them from there.
-from .selectors.review import (  # noqa: F401
-    Arbitration,
-    arbitration_for,
-    arbitration_queue,
-    claims_for_review,
-    is_review_overdue,
-    is_stuck_in_submitted,
-    opt_out_window_closed,
-    proof_for_review,
-    stuck_in_submitted,
-)
-
 # Reasons a reviewer picks when rejecting a claim; losing arbitration is set by `item_decide`.
 REVIEWER_REJECTION_REASONS = tuple(
     (value, label) for value, label in RejectionReason.choices if value != RejectionReason.LOST_ARBITRATION
