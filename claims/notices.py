@@ -39,15 +39,15 @@ def queue_customer_notices(claim: Claim) -> None:
     if claim.needs_technical_contact and claim.technical_contact_email:
         recipients.append((claim.technical_contact_email, CustomerEmail.Role.TECHNICAL))
     recipients += [(address, CustomerEmail.Role.DIRECTORY) for address in claim.tenant.notification_emails or ()]
-    seen = set()
+    rows: dict[str, CustomerEmail] = {}
     for address, role in recipients:
         address = address.strip().lower()
-        if not address or address in seen:
-            continue
-        seen.add(address)
-        CustomerEmail.objects.get_or_create(
-            claim=claim, recipient=address, purpose=CustomerEmail.Purpose.OPT_OUT_NOTICE, defaults={"role": role}
-        )
+        if address and address not in rows:
+            rows[address] = CustomerEmail(
+                claim=claim, recipient=address, purpose=CustomerEmail.Purpose.OPT_OUT_NOTICE, role=role
+            )
+    # One statement; a row that exists already (the claim validated before) is kept as it is.
+    CustomerEmail.objects.bulk_create(rows.values(), ignore_conflicts=True)
     transaction.on_commit(lambda: _enqueue_customer_emails(claim.pk))
 
 

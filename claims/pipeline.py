@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 # --- Validation ------------------------------------------------------------------------
 
 
-def _claim_problems(claim: Claim, tenant) -> tuple[list[Problem], list[ClaimItem]]:
+def _claim_problems(claim: Claim, tenant, domain_names: list[str]) -> tuple[list[Problem], list[ClaimItem]]:
     """What section 4 finds wrong with a submitted claim, and which items compete."""
     problems: list[Problem] = []
     contested: list[ClaimItem] = []
@@ -62,11 +62,12 @@ def _claim_problems(claim: Claim, tenant) -> tuple[list[Problem], list[ClaimItem
     if tenant is None:
         return problems, contested
     # The contacts again: the directory may have changed since the Contacts step.
-    problems += validation.claim_contact_problems(claim, tenant)
+    problems += validation.claim_contact_problems(claim, tenant, domain_names=domain_names)
     for item in items:
-        own = validation.held_by_own_partner(
-            partner=claim.partner, item_key=item.item_key, program=item.program, exclude_claim_id=claim.pk
-        )
+        # Who else holds or claims the item, in one query for both questions: is it already
+        # the partner's own (a problem), and does another partner compete for it (arbitration).
+        holders = validation.open_item_partners(item_key=item.item_key, program=item.program, exclude_claim_id=claim.pk)
+        own = claim.partner_id in holders
         if item.subscription_id:
             subscription = item.subscription
             subject = str(subscription.subscription_id)
@@ -80,18 +81,18 @@ def _claim_problems(claim: Claim, tenant) -> tuple[list[Problem], list[ClaimItem
             if own:
                 problems.append(Problem("workload_already_claimed", item.workload.name))
         if validation.claim_competes(
-            claim, item_key=item.item_key, program=item.program, subscription=item.subscription
+            claim, item_key=item.item_key, program=item.program, subscription=item.subscription, holders=holders
         ):
             contested.append(item)
     # A Usage and Pre-sales claim has two items per subscription: say each problem once.
     return list(dict.fromkeys(problems)), contested
 
 
-def _rival_claim_ids(claim_id: int) -> set[int]:
-    """Other open claims (submitted or in review) with an undecided item on one of this
-    claim's exclusive items: the claims a validation may have to contest too."""
+def _rival_items(claim_id: int):
+    """Other open claims' (submitted or in review) undecided items on one of this claim's
+    exclusive items: their claims are the ones a validation may have to contest too."""
     same_item = ClaimItem.objects.filter(claim_id=claim_id, item_key=OuterRef("item_key"), program=OuterRef("program"))
-    return set(
+    return (
         ClaimItem.objects.filter(
             Exists(same_item),
             claim__status__in=(ClaimStatus.SUBMITTED, *REVIEW_STATUSES),
@@ -99,8 +100,29 @@ def _rival_claim_ids(claim_id: int) -> set[int]:
         )
         .exclude(program="")
         .exclude(claim_id=claim_id)
-        .values_list("claim_id", flat=True)
     )
+
+
+def _rival_claim_ids(claim_id: int) -> set[int]:
+    return set(_rival_items(claim_id).values_list("claim_id", flat=True))
+
+
+def _lock_claim_and_rivals(claim_id: int) -> dict[int, Claim]:
+    """Lock and read the claim and its rival claims (`_rival_claim_ids`).
+
+    The rows are locked in primary-key order by one statement (PostgreSQL locks the rows of
+    `SELECT ... ORDER BY ... FOR UPDATE` in the order it returns them), as
+    `lifecycle.lock_claims_in_order` does one by one: two validations of competing claims
+    wait for each other, never deadlock. The rivals are read first, apart, so that the lock
+    reads the claims by primary key.
+    """
+    claims = (
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("mpn", "partner", "created_by")
+        .filter(pk__in={claim_id, *_rival_claim_ids(claim_id)})
+        .order_by("pk")
+    )
+    return {claim.pk: claim for claim in claims}
 
 
 def _rival_items_to_contest(claim: Claim, contested: list[ClaimItem]) -> list[ClaimItem]:
@@ -153,14 +175,12 @@ def claim_validate(*, claim_id: int) -> str | None:
     left alone, so the task may run any number of times.
     """
     with transaction.atomic():
-        # This claim and every rival claim it may contest, locked in primary-key order so
-        # that two validations of competing claims wait for each other, never deadlock.
-        locked = lock_claims_in_order({claim_id, *_rival_claim_ids(claim_id)})
-        claim = Claim.objects.select_related("mpn", "partner", "created_by").filter(pk=claim_id).first()
+        locked = _lock_claim_and_rivals(claim_id)
+        claim = locked.get(claim_id)
         if claim is None or claim.status != ClaimStatus.SUBMITTED:
             return None
-        tenant = validation.tenant_for(claim.domain, claim.tenant_guid)
-        problems, contested = _claim_problems(claim, tenant)
+        tenant, domain_names = validation.tenant_with_domains(claim.domain, claim.tenant_guid)
+        problems, contested = _claim_problems(claim, tenant, domain_names)
         if problems:
             claim.validation_errors = [problem.as_dict() for problem in problems]
             transition(

@@ -109,6 +109,20 @@ def tenant_for(domain: str, tenant_guid) -> Tenant | None:
     return found.tenant if found else None
 
 
+def tenant_with_domains(domain: str, tenant_guid) -> tuple[Tenant | None, list[str]]:
+    """`tenant_for` and the tenant's verified domain names, in one query: the background
+    validation needs both, and reads each claim's tenant once."""
+    guid = parse_guid(tenant_guid)
+    if guid is None:
+        return None, []
+    domains = list(Domain.objects.select_related("tenant").filter(tenant__tenant_id=guid))
+    wanted = normalise_domain(domain)
+    found = next((row for row in domains if row.name == wanted), None)
+    if found is None:
+        return None, []
+    return found.tenant, [row.name for row in domains if row.tenant_id == found.tenant_id]
+
+
 def email_domain(address: str) -> str:
     """The domain part of an email address, normalised as domain names are ("" if none)."""
     _local, at, domain = (address or "").strip().rpartition("@")
@@ -137,12 +151,18 @@ def is_partner_contact_email(partner, address: str) -> bool:
 
 
 def contact_problems(
-    *, tenant: Tenant, customer_email: str, technical_email: str = "", needs_technical: bool = False
+    *,
+    tenant: Tenant,
+    customer_email: str,
+    technical_email: str = "",
+    needs_technical: bool = False,
+    domain_names: list[str] | None = None,
 ) -> list[Problem]:
     """The customer contact and (Dynamics 365) the technical contact are on the tenant's
-    verified domains, as the directory holds them now. An empty address is left to the
-    required-field check."""
-    domain_names = list(tenant.domains.values_list("name", flat=True))
+    verified domains, as the directory holds them now (`domain_names` when the caller has
+    just read them). An empty address is left to the required-field check."""
+    if domain_names is None:
+        domain_names = list(tenant.domains.values_list("name", flat=True))
     problems = []
     if customer_email.strip() and not is_on_verified_domain(customer_email, domain_names):
         problems.append(Problem("customer_contact_off_domain"))
@@ -158,13 +178,14 @@ def partner_contact_problems(*, partner, partner_email: str) -> list[Problem]:
     return []
 
 
-def claim_contact_problems(claim, tenant: Tenant) -> list[Problem]:
+def claim_contact_problems(claim, tenant: Tenant, *, domain_names: list[str] | None = None) -> list[Problem]:
     """Every contact rule, for a claim as it is stored (the background validation)."""
     return contact_problems(
         tenant=tenant,
         customer_email=claim.customer_contact_email,
         technical_email=claim.technical_contact_email,
         needs_technical=claim.needs_technical_contact,
+        domain_names=domain_names,
     ) + partner_contact_problems(partner=claim.partner, partner_email=claim.partner_contact_email)
 
 
@@ -239,6 +260,13 @@ def _open_items(item_key: str, program: str, exclude_claim_id=None):
     return items
 
 
+def open_item_partners(*, item_key: str, program: str, exclude_claim_id=None) -> set[int]:
+    """The partners (IDs) that hold, or have an open claim on, the item for this programme:
+    `held_by_own_partner` and the first half of `is_competing` in one query."""
+    items = _open_items(item_key, program, exclude_claim_id).order_by()
+    return set(items.values_list("claim__partner_id", flat=True).distinct())
+
+
 def held_by_own_partner(*, partner, item_key: str, program: str, exclude_claim_id=None) -> bool:
     """This partner already holds, or has a pending claim on, the item for this programme."""
     return _open_items(item_key, program, exclude_claim_id).filter(claim__partner=partner).exists()
@@ -259,17 +287,24 @@ def legacy_holders(*, item_key: str, subscription=None):
     )
 
 
-def is_competing(*, partner, item_key: str, program: str, subscription=None, exclude_claim_id=None) -> bool:
+def is_competing(
+    *, partner, item_key: str, program: str, subscription=None, exclude_claim_id=None, holders: set[int] | None = None
+) -> bool:
     """Another partner holds or claims the item for the same programme: not an error, but
-    arbitration. Revenue association items (no programme) are never exclusive."""
+    arbitration. Revenue association items (no programme) are never exclusive. `holders`:
+    `open_item_partners` of the item, when the caller has read them already (then `partner`
+    is an ID)."""
     if not program:
         return False
-    if _open_items(item_key, program, exclude_claim_id).exclude(claim__partner=partner).exists():
+    if holders is not None:
+        if holders - {partner}:
+            return True
+    elif _open_items(item_key, program, exclude_claim_id).exclude(claim__partner=partner).exists():
         return True
     return legacy_holders(item_key=item_key, subscription=subscription).filter(~Q(partner=partner)).exists()
 
 
-def claim_competes(claim, *, item_key: str, program: str, subscription=None) -> bool:
+def claim_competes(claim, *, item_key: str, program: str, subscription=None, holders: set[int] | None = None) -> bool:
     """The claim seeks an item another partner holds or claims for the same programme
     (`is_competing`, the claim itself left out)."""
     return is_competing(
@@ -278,6 +313,7 @@ def claim_competes(claim, *, item_key: str, program: str, subscription=None) -> 
         program=program,
         subscription=subscription,
         exclude_claim_id=claim.pk,
+        holders=holders,
     )
 
 
