@@ -82,15 +82,17 @@ def outbox_send(
     send: Callable[[models.Model], None],
     when_sent: Callable[[models.Model, datetime.datetime], None] | None = None,
     now: datetime.datetime | None = None,
+    rows: models.QuerySet | None = None,
 ) -> bool:
     """Send one row by the outbox policy; True if it was sent now, False if it was not due or
-    another worker has it. `send(row)` sends the email (outside any transaction);
-    `when_sent(row, sent_at)` runs in the transaction that marks the row sent, `sent_at` being
-    `now`, the attempt's moment. A failure is recorded on the row and raised for the caller."""
+    another worker has it. `send(row)` sends the email (outside any transaction), the row
+    read through `rows` (with what the email shows) once claimed; `when_sent(row, sent_at)`
+    runs in the transaction that marks the row sent, `sent_at` being `now`, the attempt's
+    moment. A failure is recorded on the row and raised for the caller."""
     now = now or timezone.now()
     if not outbox_claim(model, row_id, now=now):
         return False
-    row = model.objects.get(pk=row_id)
+    row = (rows if rows is not None else model.objects).get(pk=row_id)
     try:
         send(row)
     except Exception as error:

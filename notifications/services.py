@@ -115,14 +115,13 @@ def partner_email_send(*, email_id: int) -> bool:
     """
 
     def send(partner_email: PartnerEmail) -> None:
-        partner_email = PartnerEmail.objects.select_related("event__claim__partner", "event__claim__mpn").get(
-            pk=partner_email.pk
-        )
         message = render_partner_email(partner_email)
         message.extra_headers["Message-ID"] = outbox.message_id("partner-email", partner_email.pk)
         message.send()
 
-    return outbox.outbox_send(PartnerEmail, email_id, send=send)
+    # What the email shows of the claim, read with the row.
+    rows = PartnerEmail.objects.select_related("event__claim__partner", "event__claim__mpn", "event__claim__tenant")
+    return outbox.outbox_send(PartnerEmail, email_id, send=send, rows=rows)
 
 
 def event_emails_send(*, event_id: int) -> int:
