@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from cpor import outbox
+from cpor import outbox, tasking
 
 from . import deadlines
 from .events import EventAction
@@ -48,7 +48,13 @@ def queue_customer_notices(claim: Claim) -> None:
             )
     # One statement; a row that exists already (the claim validated before) is kept as it is.
     CustomerEmail.objects.bulk_create(rows.values(), ignore_conflicts=True)
-    transaction.on_commit(lambda: _enqueue_customer_emails(claim.pk))
+    claim_id = claim.pk
+    # Sent by the worker task that validated the claim, when it ends; queued from anywhere else.
+    transaction.on_commit(
+        lambda: tasking.followup(
+            run_here=lambda: customer_emails_send(claim_id=claim_id), queue=lambda: _enqueue_customer_emails(claim_id)
+        )
+    )
 
 
 def _enqueue_customer_emails(claim_id: int) -> None:
@@ -132,22 +138,23 @@ def customer_emails_send(*, claim_id: int) -> int:
     unsent = CustomerEmail.objects.filter(
         claim_id=claim_id, sent_at__isnull=True, purpose=CustomerEmail.Purpose.OPT_OUT_NOTICE
     )
-    row_ids = [
-        pk
-        for pk, role in sorted(
-            unsent.values_list("pk", "role"), key=lambda row: (row[1] != CustomerEmail.Role.CUSTOMER, row[0])
-        )
-    ]
-    for row_id in row_ids:
-        claim = (
-            Claim.objects.select_related("partner", "mpn", "tenant")
-            .prefetch_related("items__product", "items__workload", "items__subscription")
-            .get(pk=claim_id)
-        )
+    rows = sorted(unsent.values_list("pk", "role"), key=lambda row: (row[1] != CustomerEmail.Role.CUSTOMER, row[0]))
+    if not rows:
+        return 0
+    claim = (
+        Claim.objects.select_related("partner", "mpn", "tenant")
+        .prefetch_related("items__product", "items__workload", "items__subscription")
+        .get(pk=claim_id)
+    )
+    for index, (row_id, role) in enumerate(rows):
+        if index:
+            # What may have changed since the claim was read: a decision, the window started.
+            claim.status, claim.notified_at, claim.opt_out_deadline = Claim.objects.values_list(
+                "status", "notified_at", "opt_out_deadline"
+            ).get(pk=claim_id)
         if claim.status not in REVIEW_STATUSES:
             break
         starts_window = claim.notified_at is None
-        role = CustomerEmail.objects.values_list("role", flat=True).get(pk=row_id)
         if starts_window and role != CustomerEmail.Role.CUSTOMER:
             continue  # waits for the customer contact's notice, which sets the deadline it shows
         now = timezone.now()

@@ -5,6 +5,8 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
+from cpor import tasking
+
 from . import services
 
 logger = logging.getLogger(__name__)
@@ -28,9 +30,10 @@ def notify_event(event_id: int) -> int:
 def enqueue_event_notification(event_id: int) -> None:
     """The entry point from the claim lifecycle, for every event; it decides nothing itself.
 
-    Queued once the transaction that wrote the event has committed (at once outside one). If
-    the broker is unreachable the event still stands: the periodic job's
-    `services.notify_pending_events` catches up.
+    Queued once the transaction that wrote the event has committed (at once outside one);
+    an event recorded by a worker task is handled by that task when it ends, not by another
+    task (`cpor.tasking`). If the broker is unreachable the event still stands: the periodic
+    job's `services.notify_pending_events` catches up.
     """
 
     def _delay():
@@ -39,4 +42,6 @@ def enqueue_event_notification(event_id: int) -> None:
         except Exception:  # the broker being down must never undo the change that was notified
             logger.exception("Could not enqueue the notification of claim event %s; the periodic job will.", event_id)
 
-    transaction.on_commit(_delay)
+    transaction.on_commit(
+        lambda: tasking.followup(run_here=lambda: services.event_emails_send(event_id=event_id), queue=_delay)
+    )
