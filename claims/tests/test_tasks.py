@@ -5,6 +5,7 @@ from django.core import mail
 from django.db import transaction
 
 from claims import lifecycle, tasks
+from claims.events import EventAction
 from claims.models import ClaimStatus, CustomerEmail
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
 from claims.tests.test_services import broker_queue, queued_tasks
@@ -17,7 +18,7 @@ def submitted_claim():
     claim = ClaimFactory()
     SubscriptionItemFactory(claim=claim)
     with transaction.atomic():
-        lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.SUBMITTED, action="submitted")
+        lifecycle.transition(lifecycle.lock_claim(claim.pk), ClaimStatus.SUBMITTED, action=EventAction.SUBMITTED)
     return claim
 
 
