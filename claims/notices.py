@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -22,7 +23,7 @@ from cpor import outbox, tasking
 from . import deadlines
 from .events import EventAction
 from .lifecycle import lock_claim, record_event
-from .models import REVIEW_STATUSES, Claim, CustomerEmail
+from .models import REVIEW_STATUSES, Claim, ClaimItem, CustomerEmail
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +142,10 @@ def customer_emails_send(*, claim_id: int) -> int:
     rows = sorted(unsent.values_list("pk", "role"), key=lambda row: (row[1] != CustomerEmail.Role.CUSTOMER, row[0]))
     if not rows:
         return 0
+    items = ClaimItem.objects.select_related("product", "workload", "subscription")
     claim = (
         Claim.objects.select_related("partner", "mpn", "tenant")
-        .prefetch_related("items__product", "items__workload", "items__subscription")
+        .prefetch_related(Prefetch("items", queryset=items))
         .get(pk=claim_id)
     )
     for index, (row_id, role) in enumerate(rows):

@@ -51,9 +51,13 @@ def _recipients(claim) -> dict[str, str]:
     recipients: dict[str, str] = {}
     for address in addresses:
         address = (address or "").strip().lower()
-        if address and address not in recipients:
-            user = User.objects.filter(email__iexact=address, is_active=True).only("language").first()
-            recipients[address] = user.language if user is not None else fallback
+        if not address or address in recipients:
+            continue
+        if creator is not None and creator.is_active and address == creator.email.strip().lower():
+            recipients[address] = creator.language  # read with the event already
+            continue
+        user = User.objects.filter(email__iexact=address, is_active=True).only("language").first()
+        recipients[address] = user.language if user is not None else fallback
     return recipients
 
 
@@ -66,8 +70,9 @@ def event_notify(*, event_id: int) -> list[int]:
             return []
         claim = event.claim
         users = User.objects.filter(is_active=True, membership__partner_id=claim.partner_id)
+        user_ids = users.values_list("pk", flat=True)
         Notification.objects.bulk_create(
-            [Notification(user=user, claim=claim, event=event) for user in users],
+            [Notification(user_id=user_id, claim=claim, event=event) for user_id in user_ids],
             ignore_conflicts=True,
         )
         PartnerEmail.objects.bulk_create(
