@@ -88,11 +88,11 @@ def _claim_problems(claim: Claim, tenant, domain_names: list[str]) -> tuple[list
     return list(dict.fromkeys(problems)), contested
 
 
-def _rival_items(claim_id: int):
-    """Other open claims' (submitted or in review) undecided items on one of this claim's
-    exclusive items: their claims are the ones a validation may have to contest too."""
+def _rival_claim_ids(claim_id: int) -> set[int]:
+    """Other open claims (submitted or in review) with an undecided item on one of this
+    claim's exclusive items: the claims a validation may have to contest too."""
     same_item = ClaimItem.objects.filter(claim_id=claim_id, item_key=OuterRef("item_key"), program=OuterRef("program"))
-    return (
+    return set(
         ClaimItem.objects.filter(
             Exists(same_item),
             claim__status__in=(ClaimStatus.SUBMITTED, *REVIEW_STATUSES),
@@ -100,11 +100,8 @@ def _rival_items(claim_id: int):
         )
         .exclude(program="")
         .exclude(claim_id=claim_id)
+        .values_list("claim_id", flat=True)
     )
-
-
-def _rival_claim_ids(claim_id: int) -> set[int]:
-    return set(_rival_items(claim_id).values_list("claim_id", flat=True))
 
 
 def _lock_claim_and_rivals(claim_id: int) -> dict[int, Claim]:
