@@ -163,7 +163,7 @@ def populate(config: dict, claims: int, partners: int) -> None:
                     technical_contact_name, technical_contact_title, technical_contact_email,
                     partner_contact_name, partner_contact_email, status, validation_errors, rejection_reason,
                     created_at, updated_at, submitted_at, opt_out_deadline, review_due_at, decided_at,
-                    opt_out_nonce)
+                    opt_out_nonce, disassociation_reason, dispute_final)
                 SELECT m.partner_id, m.id, NULL,
                     (%(activities)s::text[])[1 + n %% 6] || ' at ' || t.name, d.name,
                     t.tenant_id, t.id, 'Business Applications', 'usage', '', '', '',
@@ -175,7 +175,7 @@ def populate(config: dict, claims: int, partners: int) -> None:
                     CASE WHEN n %% 9 IN (3, 4) THEN now() + ((n %% 5000) || ' minutes')::interval END,
                     CASE WHEN n %% 9 IN (5, 6, 7, 8)
                          THEN now() - interval '100 days' - (n || ' seconds')::interval END,
-                    md5('nonce' || n)::uuid
+                    md5('nonce' || n)::uuid, '', false
                 FROM generate_series(1, %(claims)s) n
                 JOIN (SELECT id, partner_id, row_number() OVER (ORDER BY partner_id, id) - 1 AS k
                       FROM cpor_mpnid) m ON m.k = 2 * (n %% %(partners)s) + (n / %(partners)s) %% 2

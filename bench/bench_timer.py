@@ -14,8 +14,9 @@ minute ago) and D approved items' subscriptions disabled, and times, in this pro
 - `subscriptions_check()`: the approved items nothing live backs any more end;
 
 and the two selections alone (the queries that find what is due), with the plan PostgreSQL
-chose for them. The large database is built once per run (about three minutes at a
-million claims) and used for both the D and the "many" case; the small one for D.
+chose for them. Each size is built once, as the template database `<NAME>_template` (about
+three minutes at a million claims), and reused by later runs while populate() is the same;
+every case runs on a fresh copy of it, migrated to the branch's schema.
 Notifications and webhooks are queued as in production (REDIS_URL, else kombu's filesystem
 transport), not sent.
 """
@@ -39,13 +40,32 @@ VAR_DIR = throughput.VAR_DIR.with_name("cpor-bench-timer-var")
 
 
 def build(config: dict, name: str, claims: int, env: dict) -> float:
-    throughput.BENCH_DB = name
+    """Build the template database `<name>_template` with populate(), unless it already holds
+    `claims` claims from this version of populate(); returns the seconds spent (0 if reused)."""
+    throughput.BENCH_DB = f"{name}_template"
+    partners = min(100, max(claims // 100, 1))
+    if throughput.existing_size(config) == (claims, partners, throughput.DATA_VERSION):
+        print(f"Reusing {throughput.BENCH_DB}: {claims:,} claims", flush=True)
+        return 0.0
     started = time.perf_counter()
-    print(f"Building {name}: {claims:,} claims", flush=True)
+    print(f"Building {throughput.BENCH_DB}: {claims:,} claims", flush=True)
     throughput.create_database(config)
-    throughput.manage("migrate", "--noinput", "-v0", env=env)
-    throughput.populate(config, claims, min(100, max(claims // 100, 1)))
+    throughput.manage(
+        "migrate", "--noinput", "-v0", env={**env, "DATABASE_URL": throughput.database_url(config, throughput.BENCH_DB)}
+    )
+    throughput.populate(config, claims, partners)
     return time.perf_counter() - started
+
+
+def copy_of_template(config: dict, name: str, env: dict) -> None:
+    """A fresh copy of the template for one case (a file copy, seconds), migrated to this
+    branch's schema: each case starts from the same rows, whatever the previous one changed."""
+    connection = throughput.connect(config, "postgres")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name} TEMPLATE {name}_template")
+    connection.close()
+    throughput.manage("migrate", "--noinput", "-v0", env=env)
 
 
 def make_due(config: dict, name: str, due: int) -> None:
@@ -53,6 +73,12 @@ def make_due(config: dict, name: str, due: int) -> None:
     whose subscription was disabled (each approved item has a subscription of its own)."""
     connection = throughput.connect(config, name)
     with connection.cursor() as cursor:
+        # populate() set deadlines minutes to hours after the template was built: whatever
+        # has passed since then is moved back into the future, so that only D are due.
+        cursor.execute(
+            """UPDATE claims_claim SET opt_out_deadline = now() + interval '1 day'
+               WHERE status IN ('under_review', 'action_required') AND opt_out_deadline <= now()"""
+        )
         cursor.execute(
             """CREATE TEMPORARY TABLE due AS
                SELECT id FROM claims_claim WHERE status = 'under_review' AND opt_out_deadline > now()
@@ -87,34 +113,38 @@ def make_due(config: dict, name: str, due: int) -> None:
         raise SystemExit(f"Could make only {moved} claims due and {disabled} subscriptions dead, not {due}")
 
 
-def plan_of(queryset) -> str:
-    """The scans of PostgreSQL's plan for a queryset (which indexes it walks)."""
+def plans_of(queries: list[dict]) -> str:
+    """The scans of PostgreSQL's plans for the queries run (which indexes they walk)."""
     from django.db import connection
 
-    sql, params = queryset.query.sql_with_params()
+    scans = []
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}", params)
-        lines = [row[0].strip() for row in cursor.fetchall()]
-    return "; ".join(line.removeprefix("->  ").split("  (")[0] for line in lines if "Scan" in line)
+        for query in queries:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            lines = [row[0].strip() for row in cursor.fetchall()]
+            scans.append("; ".join(line.removeprefix("->  ").split("  (")[0] for line in lines if "Scan" in line))
+    return " | ".join(scans)
+
+
+def timed_selection(select) -> tuple[int, float, str]:
+    """(rows found, seconds, plans) of a selection, with the plans of the queries it ran."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        found = len(select())
+        seconds = time.perf_counter() - started
+    return found, seconds, plans_of([query for query in queries if query["sql"].startswith("SELECT")])
 
 
 def measure(label: str, claims: int, due: int) -> dict:
     from django.db import connection, reset_queries
-    from django.utils import timezone
 
     from claims import pipeline
-    from claims.models import Claim, ClaimStatus
 
-    now = timezone.now()
-    due_claims = Claim.objects.filter(status=ClaimStatus.UNDER_REVIEW, opt_out_deadline__lt=now)
-    started = time.perf_counter()
-    found_due = len(list(due_claims.values_list("pk", flat=True)))
-    select_timer = time.perf_counter() - started
-    dead = pipeline._items_no_longer_live()
-    started = time.perf_counter()
-    found_dead = len(list(dead.values_list("pk", flat=True)))
-    select_check = time.perf_counter() - started
-    timer_plan, check_plan = plan_of(due_claims.values("pk")), plan_of(dead.values("pk"))
+    found_due, select_timer, timer_plan = timed_selection(pipeline.claims_due_for_approval)
+    found_dead, select_check, check_plan = timed_selection(pipeline._items_no_longer_live)
 
     reset_queries()
     started = time.perf_counter()
@@ -191,6 +221,7 @@ def main() -> int:
         env["DATABASE_URL"] = throughput.database_url(config, name)
         if name not in built:
             built[name] = build(config, name, claims, env)
+        copy_of_template(config, name, env)
         make_due(config, name, due)
         # Each case in a child process: Django set up on that database, nothing cached between.
         code = (
@@ -210,7 +241,9 @@ def main() -> int:
         table(results),
         "",
         f"Machine: {throughput.machine()}; load average {load:.1f} at the end.",
-        f"Databases built in {', '.join(f'{name} {seconds:.0f} s' for name, seconds in built.items())}.",
+        "Templates: "
+        + ", ".join(f"{name} {f'built in {seconds:.0f} s' if seconds else 'reused'}" for name, seconds in built.items())
+        + ".",
         "",
         "Plans of the selections (largest case):",
         f"- timer: {results[-1]['timer_plan']}",

@@ -7,7 +7,7 @@ else assigns `claim.status`, and nothing but `item_move` changes an item's `outc
 """
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +25,7 @@ from .models import (
     ClaimStatus,
     ItemOutcome,
 )
-from .signals import claim_event_recorded
+from .signals import claim_event_recorded, claim_events_recorded
 
 
 class ClaimError(Exception):
@@ -83,6 +83,26 @@ def record_event(claim: Claim, *, action: EventAction, actor=None, from_status="
     return event
 
 
+def record_events(events: Iterable[ClaimEvent]) -> list[ClaimEvent]:
+    """`record_event` for many events at once: one INSERT, then one announcement of them all
+    (`signals.claim_events_recorded`), so that their receivers read what they need in bulk
+    too. For the services that decide many claims in one transaction."""
+    events = list(events)
+    for event in events:
+        event.action = EventAction(event.action)  # as `record_event`: only the actions History knows
+    events = ClaimEvent.objects.bulk_create(events)
+    if events:
+        claim_events_recorded.send(sender=ClaimEvent, events=events)
+    return events
+
+
+def _invalid_transition(from_status: str, to_status: str) -> InvalidTransition:
+    return InvalidTransition(
+        _("A claim cannot go from %(from)s to %(to)s.")
+        % {"from": ClaimStatus(from_status).label, "to": ClaimStatus(to_status).label}
+    )
+
+
 def transition(claim: Claim, to_status: str, *, action: EventAction, actor=None, reason="", data=None, fields=()):
     """Move a locked claim to `to_status`, saving `fields` too, and log it.
 
@@ -92,15 +112,44 @@ def transition(claim: Claim, to_status: str, *, action: EventAction, actor=None,
         raise RuntimeError("transition() must run inside transaction.atomic()")
     from_status = claim.status
     if not can_transition(from_status, to_status):
-        raise InvalidTransition(
-            _("A claim cannot go from %(from)s to %(to)s.")
-            % {"from": ClaimStatus(from_status).label, "to": ClaimStatus(to_status).label}
-        )
+        raise _invalid_transition(from_status, to_status)
     claim.status = to_status
     claim.save(update_fields=["status", "updated_at", *fields])
     return record_event(
         claim, action=action, actor=actor, from_status=from_status, to_status=to_status, reason=reason, data=data
     )
+
+
+def transition_many(claims: Sequence[Claim], to_status: str, *, action: EventAction, reason="", changes=None):
+    """`transition` for many locked claims moving to the same status with the same field
+    `changes` (a dict): one UPDATE and one INSERT of their events, whatever their number.
+
+    Raises InvalidTransition (and changes nothing) when the table does not allow it for any
+    of them. Returns the events, in the order of `claims`.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("transition_many() must run inside transaction.atomic()")
+    claims = list(claims)
+    for claim in claims:
+        if not can_transition(claim.status, to_status):
+            raise _invalid_transition(claim.status, to_status)
+    values = {"status": to_status, "updated_at": timezone.now(), **(changes or {})}
+    Claim.objects.filter(pk__in=[claim.pk for claim in claims]).update(**values)
+    events = []
+    for claim in claims:
+        events.append(
+            ClaimEvent(
+                claim=claim,
+                action=action,
+                from_status=claim.status,
+                to_status=to_status,
+                reason=str(reason or ""),
+                data={},
+            )
+        )
+        for field, value in values.items():
+            setattr(claim, field, value)
+    return record_events(events)
 
 
 def status_from_items(claim: Claim) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections import Counter
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,15 +26,25 @@ from tenants.models import (
     LegacyAssociation,
     SolutionArea,
     Subscription,
-    SubscriptionStatus,
 )
 
 from . import deadlines, notices, validation
 from .events import EventAction
-from .lifecycle import ClaimError, item_move, lock_claim, lock_claims_in_order, record_event, settle, transition
+from .lifecycle import (
+    ClaimError,
+    item_move,
+    lock_claim,
+    lock_claims_in_order,
+    record_event,
+    record_events,
+    settle,
+    transition,
+    transition_many,
+)
 from .models import (
     REVIEW_STATUSES,
     Claim,
+    ClaimEvent,
     ClaimItem,
     ClaimStatus,
     Comment,
@@ -323,24 +334,132 @@ def claim_approve_if_due(*, claim_id: int, now: datetime.datetime | None = None)
     return claim.status
 
 
-def claims_approve_due(*, now: datetime.datetime | None = None) -> int:
-    """The timer's pass: claims under review whose window has closed. A claim without a
-    deadline (its customer was never notified) or with any notice still unsent is never
-    approved."""
+# How many claims one transaction of the timer or the subscription checks decides: enough
+# that round trips are a small part of the cost, few enough that the locks are brief.
+BATCH = 500
+
+
+def claims_due_for_approval(*, now: datetime.datetime | None = None) -> list[int]:
+    """IDs, in primary-key order, of the claims under review whose window has closed, with
+    every notice sent. Read through `claim_status_deadline`: what is due, not the table."""
     now = now or timezone.now()
     unsent = CustomerEmail.objects.filter(claim=OuterRef("pk"), sent_at__isnull=True)
     due = (
         Claim.objects.filter(status=ClaimStatus.UNDER_REVIEW, opt_out_deadline__lt=now)
         .exclude(Exists(unsent))
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
+    return list(due)
+
+
+def claims_approve_due(*, now: datetime.datetime | None = None) -> int:
+    """The timer's pass: claims under review whose window has closed. A claim without a
+    deadline (its customer was never notified) or with any notice still unsent is never
+    approved.
+
+    Claims are approved in sets of `BATCH` (`_claims_approve_batch`); what a set leaves
+    aside (a claim locked by an opt-out at this very moment, contested items, an item that
+    has a holder) goes through `claim_approve_if_due` one claim at a time, as it always has."""
+    now = now or timezone.now()
+    due = claims_due_for_approval(now=now)
     approved = 0
-    for claim_id in list(due):
+    for start in range(0, len(due), BATCH):
+        batch = due[start : start + BATCH]
         try:
-            approved += claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED
+            approved_now, one_by_one = _claims_approve_batch(batch, now=now)
         except Exception:
-            logger.exception("Periodic job approved: claim %s could not be approved; will retry.", claim_id)
+            # Whatever went wrong (a holder that appeared after the check, say) was rolled
+            # back with the set: each of its claims goes the one-claim way instead.
+            logger.warning("Periodic job approved: a set of claims went one by one.", exc_info=True)
+            approved_now, one_by_one = 0, batch
+        approved += approved_now
+        for claim_id in one_by_one:
+            try:
+                approved += claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED
+            except Exception:
+                logger.exception("Periodic job approved: claim %s could not be approved; will retry.", claim_id)
     return approved
+
+
+def _claims_approve_batch(claim_ids: list[int], *, now: datetime.datetime) -> tuple[int, list[int]]:
+    """Approve, in one transaction, those of `claim_ids` that `claim_approve_if_due` would
+    approve whole: locked without waiting, still under review past their deadline with
+    every notice sent, with pending items, none contested, and none that another claim holds
+    or that two claims of the set claim. Their items and the claims move in one UPDATE each,
+    their events in one INSERT.
+
+    Returns (claims approved, IDs left to `claim_approve_if_due`): those another transaction
+    holds (an opt-out: the one-claim path waits for it and checks again) and those that need
+    a decision of their own (arbitration, a status other than Approved). A claim with a
+    notice unsent is in neither: the timer leaves it alone."""
+    with transaction.atomic():
+        claims = list(
+            Claim.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("mpn")
+            .filter(pk__in=claim_ids, status=ClaimStatus.UNDER_REVIEW, opt_out_deadline__lt=now)
+            .order_by("pk")
+        )
+        locked = {claim.pk for claim in claims}
+        one_by_one = [claim_id for claim_id in claim_ids if claim_id not in locked]
+        # Read under the locks: a notice queued since the selection keeps its claim waiting.
+        unsent = set(
+            CustomerEmail.objects.filter(claim_id__in=locked, sent_at__isnull=True).values_list("claim_id", flat=True)
+        )
+        claims = [claim for claim in claims if claim.pk not in unsent]
+        items = _items_by_claim([claim.pk for claim in claims])
+        whole, aside = _approvable_whole(claims, items)
+        one_by_one += aside
+        pending = [item for claim in whole for item in items[claim.pk]]
+        item_move(pending, ItemOutcome.APPROVED, now=now)
+        record_events(
+            ClaimEvent(claim=claim, action=EventAction.ITEMS_APPROVED, data={"items": [item.pk for item in items[claim.pk]]})
+            for claim in whole
+        )
+        transition_many(
+            whole,
+            ClaimStatus.APPROVED,
+            action=EventAction.APPROVED,
+            reason=_("The opt-out period ended."),
+            changes={"decided_at": now},
+        )
+    return len(whole), sorted(one_by_one)
+
+
+def _items_by_claim(claim_ids: list[int]) -> dict[int, list[ClaimItem]]:
+    """Every item of these claims, by claim, in primary-key order (one query)."""
+    items: dict[int, list[ClaimItem]] = {claim_id: [] for claim_id in claim_ids}
+    for item in ClaimItem.objects.filter(claim_id__in=claim_ids).order_by("pk"):
+        items[item.claim_id].append(item)
+    return items
+
+
+def _approvable_whole(claims: list[Claim], items: dict[int, list[ClaimItem]]) -> tuple[list[Claim], list[int]]:
+    """Split locked due claims into those whose every undecided item is pending and free
+    (approving them approves the claim, as `claim_approve_if_due` would) and the IDs of the
+    others. `items` keeps only the pending items of the first."""
+    whole, aside = [], []
+    for claim in claims:
+        outcomes = {item.outcome for item in items[claim.pk]}
+        if ItemOutcome.PENDING in outcomes and ItemOutcome.CONTESTED not in outcomes:
+            items[claim.pk] = [item for item in items[claim.pk] if item.outcome == ItemOutcome.PENDING]
+            whole.append(claim)
+        else:
+            aside.append(claim.pk)
+    # The one-holder constraint: an item another claim already holds, or that two claims of
+    # the set would both approve, is the one-claim path's (it contests instead).
+    wanted = Counter((item.item_key, item.program) for claim in whole for item in items[claim.pk] if item.program)
+    held = set(
+        ClaimItem.objects.filter(outcome=ItemOutcome.APPROVED, item_key__in={key for key, _program in wanted})
+        .exclude(program="")
+        .values_list("item_key", "program")
+    )
+    taken = held | {thing for thing, count in wanted.items() if count > 1}
+    if taken:
+        conflicting = {claim.pk for claim in whole if any((i.item_key, i.program) in taken for i in items[claim.pk])}
+        whole = [claim for claim in whole if claim.pk not in conflicting]
+        aside += conflicting
+    return whole, aside
 
 
 # --- Subscription status checks --------------------------------------------------------
@@ -351,12 +470,14 @@ def _items_no_longer_live() -> list[tuple[int, int]]:
     that is no longer active or in grace, or a Microsoft 365 workload that no live
     subscription of the tenant carries.
 
-    Two queries, each reading only approved items through its partial index
-    (`claim_item_approved_sub`, `claim_item_approved_workload`): one query with an OR read
-    every item and every claim each minute."""
+    Two queries. The first starts from the subscriptions that are not live, through their
+    partial index (`subscription_not_live`, migration 0012), and reaches their approved
+    items through `claim_item_approved_sub`: it reads what ended, not every approved item
+    and every subscription. The second reads only approved workload items, through
+    `claim_item_approved_workload`."""
     approved = ClaimItem.objects.filter(outcome=ItemOutcome.APPROVED)
-    dead = [status for status in SubscriptionStatus.values if status not in LIVE_SUBSCRIPTION_STATUSES]
-    dead_subscriptions = approved.filter(subscription__isnull=False, subscription__status__in=dead)
+    not_live = Subscription.objects.exclude(status__in=LIVE_SUBSCRIPTION_STATUSES)
+    dead_subscriptions = approved.filter(subscription__isnull=False, subscription__in=not_live.values("pk"))
     live_workload = Subscription.objects.filter(
         tenant=OuterRef("claim__tenant"),
         status__in=LIVE_SUBSCRIPTION_STATUSES,
@@ -374,21 +495,76 @@ def subscriptions_check(*, now: datetime.datetime | None = None) -> int:
     """Section 5, step 8: an approved item whose subscription is no longer active or in
     grace (or, for Microsoft 365, whose workload no live subscription carries) ends; the
     claim ends with its last item. Legacy Dynamics 365 and Power BI associations end with
-    their subscription. Returns the number of items ended."""
+    their subscription. Returns the number of items ended.
+
+    Approved claims are handled in sets of `BATCH` (`_claims_items_end_batch`); any other
+    claim, or one locked at this moment, one at a time (`_claim_items_end`)."""
     now = now or timezone.now()
     ended = 0
     by_claim: dict[int, list[int]] = {}
     for claim_id, item_id in _items_no_longer_live():
         by_claim.setdefault(claim_id, []).append(item_id)
-    for claim_id, item_ids in by_claim.items():
+    claim_ids = sorted(by_claim)
+    for start in range(0, len(claim_ids), BATCH):
+        batch = {claim_id: by_claim[claim_id] for claim_id in claim_ids[start : start + BATCH]}
         try:
-            ended += _claim_items_end(claim_id, item_ids, now=now)
+            ended_now, one_by_one = _claims_items_end_batch(batch, now=now)
         except Exception:
-            logger.exception("Periodic job ended: the items of claim %s could not be ended; will retry.", claim_id)
+            logger.warning("Periodic job ended: a set of claims went one by one.", exc_info=True)
+            ended_now, one_by_one = 0, list(batch)
+        ended += ended_now
+        for claim_id in one_by_one:
+            try:
+                ended += _claim_items_end(claim_id, by_claim[claim_id], now=now)
+            except Exception:
+                logger.exception("Periodic job ended: the items of claim %s could not be ended; will retry.", claim_id)
     LegacyAssociation.objects.filter(subscription__isnull=False, ended_at__isnull=True).exclude(
         subscription__status__in=LIVE_SUBSCRIPTION_STATUSES
     ).update(ended_at=now)
     return ended
+
+
+def _claims_items_end_batch(item_ids_by_claim: dict[int, list[int]], *, now: datetime.datetime):
+    """End, in one transaction, the given items of the approved claims among these, as
+    `_claim_items_end` would: one UPDATE of the items, one INSERT of the `item_ended`
+    events, and the claims left without an approved item Ended in one UPDATE.
+
+    Returns (items ended, IDs left to `_claim_items_end`): claims another transaction holds
+    and claims in any other status (their items' summary needs `settle`)."""
+    claim_ids = list(item_ids_by_claim)
+    with transaction.atomic():
+        claims = list(
+            Claim.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("mpn")
+            .filter(pk__in=claim_ids, status=ClaimStatus.APPROVED)
+            .order_by("pk")
+        )
+        locked = {claim.pk for claim in claims}
+        one_by_one = [claim_id for claim_id in claim_ids if claim_id not in locked]
+        items = _items_by_claim(sorted(locked))
+        ending = {claim_id: set(item_ids) for claim_id, item_ids in item_ids_by_claim.items()}
+        dead = [
+            item
+            for claim in claims
+            for item in items[claim.pk]
+            if item.pk in ending[claim.pk] and item.outcome == ItemOutcome.APPROVED
+        ]
+        item_move(dead, ItemOutcome.ENDED, now=now)
+        touched = {item.claim_id for item in dead}
+        reason = _("The subscription is no longer active or in grace.")
+        record_events(
+            ClaimEvent(claim=claim, action=EventAction.ITEM_ENDED, reason=reason, data={"items": item_ids_by_claim[claim.pk]})
+            for claim in claims
+            if claim.pk in touched
+        )
+        # `settle`'s rule for an approved claim: Ended once none of its items is approved.
+        last = [
+            claim
+            for claim in claims
+            if claim.pk in touched and not any(item.outcome == ItemOutcome.APPROVED for item in items[claim.pk])
+        ]
+        transition_many(last, ClaimStatus.ENDED, action=EventAction.ENDED, reason=reason)
+    return len(dead), one_by_one
 
 
 def _claim_items_end(claim_id: int, item_ids: list[int], *, now: datetime.datetime) -> int:

@@ -45,3 +45,46 @@ def enqueue_event_notification(event_id: int) -> None:
     transaction.on_commit(
         lambda: tasking.followup(run_here=lambda: services.event_emails_send(event_id=event_id), queue=_delay)
     )
+
+
+# Events a task handles when many were written together: its emails fit in its time limit.
+EVENTS_PER_TASK = 10
+
+
+@shared_task(
+    name="notifications.notify_events",
+    soft_time_limit=600,
+    time_limit=660,
+    acks_late=True,
+    autoretry_for=services.TRANSIENT_EMAIL_ERRORS,
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_events(event_ids: list[int]) -> int:
+    """`notify_event` for events written together; a failing address fails the task only
+    after every event was tried, and the retry sends only what is still unsent."""
+    failure, sent = None, 0
+    for event_id in event_ids:
+        try:
+            sent += services.event_emails_send(event_id=event_id)
+        except services.TRANSIENT_EMAIL_ERRORS as error:
+            failure = failure or error
+    if failure is not None:
+        raise failure
+    return sent
+
+
+def enqueue_events_notification(event_ids: list[int]) -> None:
+    """`enqueue_event_notification` for events written together, `EVENTS_PER_TASK` a task:
+    always queued, never run by the task that recorded them (`cpor.tasking`), since they
+    are many (the approval timer's sets, run by the periodic job)."""
+
+    def _delay():
+        for start in range(0, len(event_ids), EVENTS_PER_TASK):
+            chunk = event_ids[start : start + EVENTS_PER_TASK]
+            try:
+                notify_events.delay(chunk)
+            except Exception:  # the broker being down must never undo the change that was notified
+                logger.exception("Could not enqueue the notification of claim events %s; the periodic job will.", chunk)
+
+    transaction.on_commit(_delay)

@@ -206,25 +206,34 @@ def event_payload(event: ClaimEvent, *, event_id) -> dict:
 def webhook_messages_record(*, event: ClaimEvent) -> int:
     """Write the outbox rows for one claim event (inside its transaction) and queue their
     delivery after commit. Recording the same event twice writes nothing twice."""
-    if not is_partner_visible(event):
+    return webhook_messages_record_many(events=[event])
+
+
+def webhook_messages_record_many(*, events) -> int:
+    """`webhook_messages_record` for events written together (the approval timer's sets):
+    the endpoints of all their partners are read in one query."""
+    events = [event for event in events if is_partner_visible(event)]
+    if not events:
         return 0
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(partner_id=event.claim.partner_id, is_active=True)
-        if event.action in endpoint.events
-    ]
+    endpoints: dict[int, list[WebhookEndpoint]] = {}
+    partner_ids = {event.claim.partner_id for event in events}
+    for endpoint in WebhookEndpoint.objects.filter(partner_id__in=partner_ids, is_active=True).order_by("pk"):
+        endpoints.setdefault(endpoint.partner_id, []).append(endpoint)
     created = []
-    for endpoint in endpoints:
-        message = WebhookMessage(endpoint=endpoint, claim_event=event, event_type=f"claim.{event.action}")
-        message.claim_id_sent = event.claim_id
-        message.body = json.dumps(event_payload(event, event_id=message.event_id), separators=(",", ":"))
-        message.next_attempt_at = timezone.now()
-        try:
-            with transaction.atomic():
-                message.save()
-        except IntegrityError:
-            continue
-        created.append(message.pk)
+    for event in events:
+        for endpoint in endpoints.get(event.claim.partner_id, ()):
+            if event.action not in endpoint.events:
+                continue
+            message = WebhookMessage(endpoint=endpoint, claim_event=event, event_type=f"claim.{event.action}")
+            message.claim_id_sent = event.claim_id
+            message.body = json.dumps(event_payload(event, event_id=message.event_id), separators=(",", ":"))
+            message.next_attempt_at = timezone.now()
+            try:
+                with transaction.atomic():
+                    message.save()
+            except IntegrityError:
+                continue
+            created.append(message.pk)
     if created:
         from .tasks import enqueue_delivery
 
