@@ -55,22 +55,26 @@ def test_the_validation_job_counts_the_claims_it_moved_not_the_ones_it_read():
     assert periodic_jobs_run()["validated"] == 0
 
 
-def test_the_subscription_checks_read_only_approved_items_through_their_partial_indexes():
+def test_the_subscription_checks_read_what_ended_through_partial_indexes():
     if connection.vendor != "postgresql":
         pytest.skip("The plans are PostgreSQL's.")
-    claim = validated_claim()
+    claim, ended = validated_claim(), validated_claim()
     pipeline.claims_approve_due(now=AFTER_THE_DEADLINE)
+    ended_item = ended.items.get()
+    type(ended_item.subscription).objects.filter(pk=ended_item.subscription_id).update(status="disabled")
     with CaptureQueriesContext(connection) as queries:
-        assert pipeline._items_no_longer_live() == []
+        assert pipeline._items_no_longer_live() == [(ended.pk, ended_item.pk)]
     plans = []
     with connection.cursor() as cursor:
         # On a table this small a sequential scan is cheaper; forbid it to see which index
         # the query can use at all (the partial index's condition must match the query's).
         cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("ANALYZE claims_claimitem")
         for query in queries:
             cursor.execute("EXPLAIN " + query["sql"])
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
-    assert len(plans) == 2
-    assert "claim_item_approved_sub" in plans[0]
-    assert "claim_item_approved_workload" in plans[1]
+    assert len(plans) == 3
+    assert "subscription_not_live" in plans[0]  # the subscriptions that ended, not all of them
+    assert "claim_item_approved_sub" in plans[1]
+    assert "claim_item_approved_workload" in plans[2]
     assert claim.items.get().outcome == "approved"

@@ -5,6 +5,7 @@ import io
 import json
 import smtplib
 import threading
+import time
 
 import pytest
 import time_machine
@@ -547,8 +548,9 @@ class TestApprovalTimer:
 class TestOptOutRacesTheTimer:
     """Both lock the claim; before the deadline the opt-out wins, after it the timer."""
 
-    def race(self, moment):
+    def race(self, moment, timer=None):
         claim = validated_claim()
+        timer_pass = timer or (lambda: pipeline.claim_approve_if_due(claim_id=claim.pk, now=moment))
         barrier = threading.Barrier(2)
         results = {}
 
@@ -562,14 +564,14 @@ class TestOptOutRacesTheTimer:
             finally:
                 connection.close()
 
-        def timer():
+        def run_timer():
             barrier.wait()
             try:
-                results["timer"] = pipeline.claim_approve_if_due(claim_id=claim.pk, now=moment)
+                results["timer"] = timer_pass()
             finally:
                 connection.close()
 
-        threads = [threading.Thread(target=opt_out), threading.Thread(target=timer)]
+        threads = [threading.Thread(target=opt_out), threading.Thread(target=run_timer)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -588,6 +590,180 @@ class TestOptOutRacesTheTimer:
         assert claim.status == ClaimStatus.APPROVED
         assert results["opt_out"] is False
         assert not ClaimEvent.objects.filter(claim=claim, action="opted_out").exists()
+
+    def test_at_the_deadline_the_opt_out_wins_over_the_timers_pass(self):
+        claim, results = self.race(DEADLINE_UTC, timer=lambda: pipeline.claims_approve_due(now=DEADLINE_UTC))
+        assert claim.status == ClaimStatus.OPTED_OUT
+        assert results == {"opt_out": True, "timer": 0}
+        assert not ClaimEvent.objects.filter(claim=claim, action="approved").exists()
+
+    def test_a_second_after_the_deadline_the_timers_pass_wins(self):
+        after = DEADLINE_UTC + datetime.timedelta(seconds=1)
+        claim, results = self.race(after, timer=lambda: pipeline.claims_approve_due(now=after))
+        assert claim.status == ClaimStatus.APPROVED
+        assert results == {"opt_out": False, "timer": 1}
+        assert not ClaimEvent.objects.filter(claim=claim, action="opted_out").exists()
+
+    def test_a_claim_being_opted_out_is_skipped_by_its_set_and_the_one_claim_path_waits_for_it(self):
+        """The set locks without waiting: the claim an opt-out holds is left out of it, the
+        others are approved, and `claim_approve_if_due` then waits for the opt-out and finds
+        the claim decided."""
+        opting_out, other = validated_claim(), validated_claim()
+        after = DEADLINE_UTC + datetime.timedelta(seconds=1)
+        held, release = threading.Event(), threading.Event()
+        results = {}
+
+        def opt_out():
+            try:
+                with transaction.atomic():
+                    lifecycle.lock_claim(opting_out.pk)
+                    held.set()
+                    release.wait(timeout=30)
+                    # The customer's click, a moment before the deadline, committed after the set.
+                    pipeline.claim_opt_out(token=notices.opt_out_token(opting_out), now=DEADLINE_UTC)
+            finally:
+                connection.close()
+
+        def timer():
+            try:
+                results["approved"] = pipeline.claims_approve_due(now=after)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=opt_out), threading.Thread(target=timer)]
+        threads[0].start()
+        assert held.wait(timeout=30)
+        threads[1].start()
+        for _ in range(300):  # the set commits the other claim while the opt-out still holds its own
+            other.refresh_from_db()
+            if other.status == ClaimStatus.APPROVED:
+                break
+            time.sleep(0.05)
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        opting_out.refresh_from_db()
+        assert (other.status, opting_out.status) == (ClaimStatus.APPROVED, ClaimStatus.OPTED_OUT)
+        assert results == {"approved": 1}
+        assert opting_out.items.get().outcome == ItemOutcome.REJECTED
+        assert not opting_out.events.filter(action__in=("items_approved", "approved")).exists()
+
+
+class TestTheTimerApprovesInSets:
+    """`claims_approve_due` approves due claims in sets (`_claims_approve_batch`); each claim
+    ends exactly as `claim_approve_if_due` alone would leave it."""
+
+    AFTER = DEADLINE_UTC + datetime.timedelta(days=1)
+
+    @staticmethod
+    def history(claim):
+        return [
+            (event.action, event.from_status, event.to_status, event.reason, event.actor_id)
+            for event in claim.events.filter(action__in=("items_approved", "approved")).order_by("pk")
+        ]
+
+    def test_a_set_leaves_each_claim_as_the_one_claim_path_does(self):
+        alone, in_a_set, also_in_a_set = validated_claim(), validated_claim(), validated_claim()
+        SubscriptionItemFactory(claim=in_a_set, outcome=ItemOutcome.REJECTED)  # a reviewer's decision stays
+
+        assert pipeline.claim_approve_if_due(claim_id=alone.pk, now=self.AFTER) == ClaimStatus.APPROVED
+        assert pipeline.claims_approve_due(now=self.AFTER) == 2
+
+        for claim in (alone, in_a_set, also_in_a_set):
+            claim.refresh_from_db()
+            assert (claim.status, claim.decided_at) == (ClaimStatus.APPROVED, self.AFTER)
+            assert self.history(claim) == self.history(alone)
+            pending_before = claim.items.exclude(outcome=ItemOutcome.REJECTED)
+            assert claim.events.get(action="items_approved").data == {"items": [item.pk for item in pending_before]}
+            assert {(item.outcome, item.decided_at) for item in pending_before} == {(ItemOutcome.APPROVED, self.AFTER)}
+        assert in_a_set.items.filter(outcome=ItemOutcome.REJECTED).count() == 1
+        assert self.history(alone) == [
+            ("items_approved", "", "", "", None),
+            ("approved", ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED, "The opt-out period ended.", None),
+        ]
+
+    def test_a_claim_whose_notice_was_queued_after_the_selection_waits_and_its_set_goes_on(self):
+        late_notice, due = validated_claim(), validated_claim()
+        CustomerEmail.objects.create(claim=late_notice, recipient="new@contoso.example", role="directory")
+
+        assert pipeline._claims_approve_batch([late_notice.pk, due.pk], now=self.AFTER) == (1, [])
+
+        late_notice.refresh_from_db()
+        due.refresh_from_db()
+        assert (late_notice.status, due.status) == (ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED)
+        assert late_notice.items.get().outcome == ItemOutcome.PENDING
+        assert not late_notice.events.filter(action__in=("items_approved", "approved")).exists()
+
+    def test_a_claim_with_contested_items_goes_the_one_claim_way_and_the_rest_of_its_set_is_approved(self):
+        fabrikam = submitted_claim()
+        free = SubscriptionItemFactory(claim=fabrikam)
+        fabrikam = validate(fabrikam)
+        contested = fabrikam.items.exclude(pk=free.pk).get()
+        northwind = ClaimFactory(mpn=MpnIdFactory(), tenant=fabrikam.tenant)
+        SubscriptionItemFactory(claim=northwind, subscription=contested.subscription)
+        validate(submit(northwind))
+        plain = validated_claim()
+
+        approved, one_by_one = pipeline._claims_approve_batch(sorted([fabrikam.pk, plain.pk]), now=self.AFTER)
+        assert (approved, one_by_one) == (1, [fabrikam.pk])
+        assert pipeline.claims_approve_due(now=self.AFTER) == 0  # the one-claim path approves the free item
+
+        for claim in (fabrikam, plain):
+            claim.refresh_from_db()
+        free.refresh_from_db()
+        contested.refresh_from_db()
+        assert (free.outcome, contested.outcome) == (ItemOutcome.APPROVED, ItemOutcome.CONTESTED)
+        assert (fabrikam.status, plain.status) == (ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED)
+
+    def test_an_item_another_claim_holds_is_contested_never_approved_twice_and_the_set_goes_on(self):
+        holder = validated_claim()
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
+        late = validate(rival_of(holder))
+        ClaimItem.objects.filter(claim=late).update(outcome=ItemOutcome.PENDING)  # as if validation missed it
+        type(late).objects.filter(pk=late.pk).update(opt_out_deadline=DEADLINE_UTC)
+        plain = validated_claim()
+
+        assert pipeline.claims_approve_due(now=self.AFTER) == 1
+
+        late.refresh_from_db()
+        plain.refresh_from_db()
+        assert (late.status, late.items.get().outcome) == (ClaimStatus.UNDER_REVIEW, ItemOutcome.CONTESTED)
+        assert holder.items.get().outcome == ItemOutcome.APPROVED
+        assert late.events.filter(action="competing_claim").count() == 2  # validation's, then the timer's
+        assert plain.status == ClaimStatus.APPROVED
+
+    def test_two_claims_of_one_set_on_the_same_item_approve_the_first_and_contest_the_second(self):
+        first = validated_claim()
+        second = validate(rival_of(first))
+        ClaimItem.objects.filter(claim__in=[first, second]).update(outcome=ItemOutcome.PENDING)  # as if missed
+        plain = validated_claim()
+
+        assert pipeline.claims_approve_due(now=self.AFTER) == 2
+
+        for claim in (first, second, plain):
+            claim.refresh_from_db()
+        assert [first.status, second.status, plain.status] == [
+            ClaimStatus.APPROVED,
+            ClaimStatus.UNDER_REVIEW,
+            ClaimStatus.APPROVED,
+        ]
+        assert second.items.get().outcome == ItemOutcome.CONTESTED
+        assert ClaimItem.objects.filter(outcome=ItemOutcome.APPROVED, item_key=first.items.get().item_key).count() == 1
+
+    def test_a_pass_larger_than_a_set_approves_every_due_claim_once(self, monkeypatch):
+        monkeypatch.setattr(pipeline, "BATCH", 2)
+        claims = [validated_claim() for _ in range(5)]
+        contested_one = validate(rival_of(claims[2]))
+
+        assert pipeline.claims_approve_due(now=self.AFTER) == 4
+        assert pipeline.claims_approve_due(now=self.AFTER) == 0
+
+        statuses = [type(claim).objects.get(pk=claim.pk).status for claim in [*claims, contested_one]]
+        assert statuses == [ClaimStatus.APPROVED] * 2 + [ClaimStatus.UNDER_REVIEW] + [ClaimStatus.APPROVED] * 2 + [
+            ClaimStatus.UNDER_REVIEW
+        ]
+        assert ClaimEvent.objects.filter(action="approved").count() == 4
 
 
 class TestSubscriptionChecks:

@@ -331,3 +331,25 @@ def test_the_subject_is_plain_text_never_html_escaped(claim, team):
         assert "&quot;" not in subject and "&amp;" not in subject and "&#x27;" not in subject
     html = mail.outbox[0].alternatives[0][0]
     assert "Contoso &quot;CRM&quot; &amp; &lt;Sales&gt;" in html
+
+
+def test_events_recorded_together_are_notified_after_the_commit_in_a_few_tasks(
+    claim, team, django_capture_on_commit_callbacks
+):
+    """The approval timer records its sets' events together (`lifecycle.record_events`):
+    the ones the partner is told about are queued once the set commits, a task for several."""
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        items, approved = lifecycle.record_events(
+            [
+                ClaimEvent(claim=claim, action="items_approved", data={"items": []}),
+                ClaimEvent(claim=claim, action="approved", from_status="under_review", to_status="approved"),
+            ]
+        )
+
+    assert len(callbacks) == 1
+    assert not Notification.objects.exists()  # nothing happens inside the writer's transaction
+    assert tasks.notify_events([approved.pk]) == 2
+    notified = set(Notification.objects.values_list("event__action", "user__email"))
+    assert notified == {("approved", "creator@partner.example"), ("approved", "colleague@partner.example")}
+    assert tasks.notify_events([approved.pk]) == 0  # a retry sends nothing twice
+    assert not services.notify_pending_events()  # and items_approved is no partner event

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from claims import lifecycle
-from claims.models import ClaimStatus
+from claims.models import ClaimEvent, ClaimStatus
 from claims.tests.factories import ClaimFactory
 from cpor.models import Role
 from cpor.tests.factories import MpnIdFactory, partner_user
@@ -292,3 +292,17 @@ def test_events_outside_the_list_are_refused(global_admin, receiver):
         register(global_admin, receiver.url, events=["nonsense"])
     with pytest.raises(WebhookError):
         register(global_admin, receiver.url, events=[])
+
+
+def test_events_recorded_together_are_queued_for_the_endpoints_that_chose_them(global_admin, claim, receiver):
+    register(global_admin, receiver.url, events=["approved"])
+    with transaction.atomic():
+        lifecycle.record_events(
+            [
+                ClaimEvent(claim=claim, action="items_approved", data={"items": []}),
+                ClaimEvent(claim=claim, action="approved", from_status="under_review", to_status="approved"),
+            ]
+        )
+    message = WebhookMessage.objects.get()
+    assert (message.event_type, message.claim_id_sent) == ("claim.approved", claim.pk)
+    assert json.loads(message.body)["event"]["to_status"] == "approved"
