@@ -334,6 +334,8 @@ def claim_approve_if_due(*, claim_id: int, now: datetime.datetime | None = None)
     return claim.status
 
 
+# What a set reads of its claims: their events' receivers read more only if they need it.
+CLAIM_FIELDS_FOR_SETS = ("pk", "status", "partner_id")
 # Subscription IDs a query of the subscription checks names (SQLite allows 32,766 parameters).
 SUBSCRIPTIONS_PER_QUERY = 10_000
 # How many claims one transaction of the timer or the subscription checks decides: enough
@@ -397,8 +399,8 @@ def _claims_approve_batch(claim_ids: list[int], *, now: datetime.datetime) -> tu
     notice unsent is in neither: the timer leaves it alone."""
     with transaction.atomic():
         claims = list(
-            Claim.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("mpn")
+            Claim.objects.select_for_update(skip_locked=True)
+            .only(*CLAIM_FIELDS_FOR_SETS)
             .filter(pk__in=claim_ids, status=ClaimStatus.UNDER_REVIEW, opt_out_deadline__lt=now)
             .order_by("pk")
         )
@@ -431,7 +433,8 @@ def _claims_approve_batch(claim_ids: list[int], *, now: datetime.datetime) -> tu
 def _items_by_claim(claim_ids: list[int]) -> dict[int, list[ClaimItem]]:
     """Every item of these claims, by claim, in primary-key order (one query)."""
     items: dict[int, list[ClaimItem]] = {claim_id: [] for claim_id in claim_ids}
-    for item in ClaimItem.objects.filter(claim_id__in=claim_ids).order_by("pk"):
+    fields = ("pk", "claim_id", "outcome", "item_key", "program")
+    for item in ClaimItem.objects.filter(claim_id__in=claim_ids).only(*fields).order_by("pk"):
         items[item.claim_id].append(item)
     return items
 
@@ -542,8 +545,8 @@ def _claims_items_end_batch(item_ids_by_claim: dict[int, list[int]], *, now: dat
     claim_ids = list(item_ids_by_claim)
     with transaction.atomic():
         claims = list(
-            Claim.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("mpn")
+            Claim.objects.select_for_update(skip_locked=True)
+            .only(*CLAIM_FIELDS_FOR_SETS)
             .filter(pk__in=claim_ids, status=ClaimStatus.APPROVED)
             .order_by("pk")
         )

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from claims.events import EventAction
 from claims.lifecycle import ClaimError
-from claims.models import ClaimEvent
+from claims.models import Claim, ClaimEvent
 from cpor import access
 
 from . import delivery
@@ -219,8 +219,15 @@ def webhook_messages_record_many(*, events) -> int:
     partner_ids = {event.claim.partner_id for event in events}
     for endpoint in WebhookEndpoint.objects.filter(partner_id__in=partner_ids, is_active=True).order_by("pk"):
         endpoints.setdefault(endpoint.partner_id, []).append(endpoint)
+    # The claims as they are now, whole, for the bodies (a writer of many events may have
+    # read only a few of their fields).
+    claims = Claim.objects.select_related("mpn").in_bulk(
+        {event.claim_id for event in events if event.claim.partner_id in endpoints}
+    )
     created = []
     for event in events:
+        if event.claim_id in claims:
+            event.claim = claims[event.claim_id]
         for endpoint in endpoints.get(event.claim.partner_id, ()):
             if event.action not in endpoint.events:
                 continue

@@ -783,6 +783,37 @@ class TestSubscriptionChecks:
         assert claim.status == ClaimStatus.ENDED
         assert claim.items.get().outcome == ItemOutcome.ENDED
 
+    def test_a_set_ends_the_dead_items_of_approved_claims_and_leaves_others_to_the_one_claim_path(self):
+        two_items = submitted_claim()
+        kept = SubscriptionItemFactory(claim=two_items)
+        two_items = validate(two_items)
+        one_item, disputed = validated_claim(), validated_claim()
+        pipeline.claims_approve_due(now=DEADLINE_UTC + datetime.timedelta(seconds=1))
+        type(disputed).objects.filter(pk=disputed.pk).update(status=ClaimStatus.DISPUTED)  # still holds its item
+        dead = [two_items.items.exclude(pk=kept.pk).get(), one_item.items.get(), disputed.items.get()]
+        Subscription = type(dead[0].subscription)
+        Subscription.objects.filter(pk__in=[item.subscription_id for item in dead]).update(status="deleted")
+        batch = {claim.pk: [item.pk] for claim, item in zip((two_items, one_item, disputed), dead, strict=True)}
+
+        assert pipeline._claims_items_end_batch(batch, now=LONG_AFTER) == (2, [disputed.pk])
+        assert pipeline.subscriptions_check(now=LONG_AFTER) == 1  # the disputed claim's, one by one
+
+        for claim in (two_items, one_item, disputed):
+            claim.refresh_from_db()
+        assert (two_items.status, one_item.status) == (ClaimStatus.APPROVED, ClaimStatus.ENDED)
+        assert [item.outcome for item in two_items.items.order_by("pk")] == [ItemOutcome.ENDED, ItemOutcome.APPROVED]
+        assert set(
+            ClaimItem.objects.filter(pk__in=[item.pk for item in dead]).values_list("decided_at", flat=True)
+        ) == {LONG_AFTER}
+        for claim, item in zip((two_items, one_item), dead[:2], strict=True):
+            event = claim.events.get(action="item_ended")
+            assert event.data == {"items": [item.pk]}
+            assert event.reason == "The subscription is no longer active or in grace."
+        assert not two_items.events.filter(action="ended").exists()
+        ended = one_item.events.get(action="ended")
+        assert (ended.from_status, ended.to_status) == (ClaimStatus.APPROVED, ClaimStatus.ENDED)
+        assert disputed.items.get().outcome == ItemOutcome.ENDED
+
     def test_a_subscription_in_grace_keeps_its_items(self):
         claim = self.approved_claim()
         item = claim.items.get()
