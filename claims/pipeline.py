@@ -417,7 +417,9 @@ def _claims_approve_batch(claim_ids: list[int], *, now: datetime.datetime) -> tu
         pending = [item for claim in whole for item in items[claim.pk]]
         item_move(pending, ItemOutcome.APPROVED, now=now)
         record_events(
-            ClaimEvent(claim=claim, action=EventAction.ITEMS_APPROVED, data={"items": [item.pk for item in items[claim.pk]]})
+            ClaimEvent(
+                claim=claim, action=EventAction.ITEMS_APPROVED, data={"items": [item.pk for item in items[claim.pk]]}
+            )
             for claim in whole
         )
         transition_many(
@@ -564,7 +566,9 @@ def _claims_items_end_batch(item_ids_by_claim: dict[int, list[int]], *, now: dat
         touched = {item.claim_id for item in dead}
         reason = _("The subscription is no longer active or in grace.")
         record_events(
-            ClaimEvent(claim=claim, action=EventAction.ITEM_ENDED, reason=reason, data={"items": item_ids_by_claim[claim.pk]})
+            ClaimEvent(
+                claim=claim, action=EventAction.ITEM_ENDED, reason=reason, data={"items": item_ids_by_claim[claim.pk]}
+            )
             for claim in claims
             if claim.pk in touched
         )
