@@ -21,6 +21,8 @@ from cpor.models import Program
 
 pytestmark = pytest.mark.django_db
 
+NOW = timezone.now().replace(microsecond=0)
+
 TERMINAL = {ClaimStatus.VALIDATION_FAILED, ClaimStatus.OPTED_OUT, ClaimStatus.ENDED}
 
 
@@ -82,6 +84,45 @@ def test_transition_refuses_to_run_outside_a_transaction():
     claim = ClaimFactory()
     with pytest.raises(RuntimeError):
         lifecycle.transition(claim, ClaimStatus.SUBMITTED, action="submitted")
+
+
+def test_transition_many_moves_every_claim_in_one_update_and_records_each_ones_event():
+    claims = [ClaimFactory(), ClaimFactory()]
+    with transaction.atomic():
+        locked = [lifecycle.lock_claim(claim.pk) for claim in claims]
+        events = lifecycle.transition_many(
+            locked, ClaimStatus.SUBMITTED, action="submitted", reason="ready", changes={"submitted_at": NOW}
+        )
+    assert [(event.claim_id, event.from_status, event.to_status, event.reason) for event in events] == [
+        (claim.pk, ClaimStatus.DRAFT, ClaimStatus.SUBMITTED, "ready") for claim in claims
+    ]
+    for claim in claims:
+        claim.refresh_from_db()
+        assert (claim.status, claim.submitted_at) == (ClaimStatus.SUBMITTED, NOW)
+
+
+def test_transition_many_refuses_the_whole_set_when_one_claim_may_not_move():
+    draft, submitted = ClaimFactory(), ClaimFactory()
+    with transaction.atomic():
+        lifecycle.transition(lifecycle.lock_claim(submitted.pk), ClaimStatus.SUBMITTED, action="submitted")
+    with pytest.raises(lifecycle.InvalidTransition), transaction.atomic():
+        locked = [lifecycle.lock_claim(claim.pk) for claim in (draft, submitted)]
+        lifecycle.transition_many(locked, ClaimStatus.SUBMITTED, action="submitted")
+    draft.refresh_from_db()
+    assert draft.status == ClaimStatus.DRAFT
+    assert ClaimEvent.objects.filter(action="submitted").count() == 1
+
+
+def test_record_events_refuses_an_action_history_does_not_know():
+    with pytest.raises(ValueError), transaction.atomic():
+        lifecycle.record_events([ClaimEvent(claim=ClaimFactory(), action="made_up")])
+    assert not ClaimEvent.objects.filter(action="made_up").exists()
+
+
+def test_every_app_told_of_one_event_is_told_of_events_recorded_together():
+    from claims import signals
+
+    assert len(signals.claim_events_recorded.receivers) == len(signals.claim_event_recorded.receivers) > 0
 
 
 def _under_review(claim):
