@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +137,9 @@ def plans_of(queries: list[dict]) -> str:
             cursor.execute(f"EXPLAIN {query['sql']}")
             lines = [row[0].strip() for row in cursor.fetchall()]
             scans.append("; ".join(line.removeprefix("->  ").split("  (")[0] for line in lines if "Scan" in line))
-    return " | ".join(scans)
+    # One line per distinct plan, with how many queries ran it (the checks look items up in chunks).
+    counts = Counter(scans)
+    return " | ".join(f"{scan} (x{counts[scan]})" if counts[scan] > 1 else scan for scan in counts)
 
 
 def timed_selection(select) -> tuple[int, float, str]:
