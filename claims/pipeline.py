@@ -478,7 +478,7 @@ def _items_no_longer_live() -> list[tuple[int, int]]:
     subscription of the tenant carries.
 
     The subscriptions that are not live come first, through their partial index
-    (`subscription_not_live`, migration 0012), then their approved items through
+    (`subscription_not_live`, declared on tenants.Subscription), then their approved items through
     `claim_item_approved_sub`, looked up by subscription: what ended is read, not every
     approved item (one query joining the two walked the whole approved index whenever a
     late subscription had ended). The workload items are read through

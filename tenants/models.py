@@ -130,6 +130,13 @@ class Subscription(models.Model):
         ordering = ["tenant", "product", "start_date"]
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
+        indexes = [
+            # The few subscriptions that ended: where the subscription checks (claims.pipeline)
+            # start every minute, instead of reading the whole table.
+            models.Index(
+                fields=["id"], condition=~models.Q(status__in=LIVE_SUBSCRIPTION_STATUSES), name="subscription_not_live"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="subscription_channel_valid"),
             models.CheckConstraint(
