@@ -16,7 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 56
+LEFT, RIGHT, TOP, BOTTOM = 56, 28, 16, 56  # RIGHT: room for half the last label ("2026-12")
 # Colour and dash of the first, second, ... line (colour-blind-safe pair first).
 STYLES = (("#0b62a4", ""), ("#d95f02", "6 4"), ("#1b9e77", "2 3"), ("#7570b3", "8 3 2 3"))
 
@@ -36,6 +36,11 @@ def nice_ceiling(value: float) -> float:
         if value <= step * power:
             return step * power
     return 10 * power  # pragma: no cover (the loop always returns)
+
+
+def _at(coordinate: float) -> str:
+    """A coordinate to a tenth of a pixel, without a trailing ".0"."""
+    return f"{coordinate:.1f}".removesuffix(".0")
 
 
 def _number(value: float) -> str:
@@ -71,24 +76,22 @@ def line_chart(
         f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
         f'<desc id="{escape(chart_id)}-desc">{escape(description)}</desc>',
     ]
-    # Horizontal grid with the values, four steps up from zero.
-    for step in range(5):
-        value = top * step / 4
-        level = y(value)
-        parts.append(
-            f'<line x1="{LEFT}" y1="{level:.1f}" x2="{WIDTH - RIGHT}" y2="{level:.1f}" stroke="#ddd" stroke-width="1"/>'
-            f'<text x="{LEFT - 6}" y="{level + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
-            f"{escape(value_format(value))}</text>"
-        )
+    # Horizontal grid with the values, four steps up from zero. Elements inherit what they
+    # share from their group: a page holds up to a dozen charts and must stay small.
+    levels = [(top * step / 4, y(top * step / 4)) for step in range(5)]
+    grid = "".join(f"M{LEFT} {_at(level)}H{WIDTH - RIGHT}" for _, level in levels)
+    parts.append(f'<path d="{grid}" stroke="#ddd" stroke-width="1"/><g font-size="11" fill="#555" text-anchor="end">')
+    parts.extend(
+        f'<text x="{LEFT - 6}" y="{_at(level + 4)}">{escape(value_format(value))}</text>' for value, level in levels
+    )
     # Labels along the bottom: at most about twelve, always the first and the last.
+    parts.append('</g><g font-size="11" fill="#555" text-anchor="middle">')
     every = max(1, math.ceil(count / 12))
     for index, label in enumerate(labels):
         if index % every and index != count - 1:
             continue
-        parts.append(
-            f'<text x="{x(index):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11" '
-            f'fill="#555">{escape(label)}</text>'
-        )
+        parts.append(f'<text x="{_at(x(index))}" y="{HEIGHT - BOTTOM + 16}">{escape(label)}</text>')
+    parts.append("</g>")
     # One line per series, broken where a figure is missing; a dot with its value per point.
     for number, line in enumerate(series):
         colour, dash = STYLES[number % len(STYLES)]
@@ -100,8 +103,8 @@ def line_chart(
                 run = []
                 runs.append(run)
                 continue
-            run.append(f"{x(index):.1f},{y(value):.1f}")
-        parts.append(f'<g class="series" data-series="{number}">')
+            run.append(f"{_at(x(index))},{_at(y(value))}")
+        parts.append(f'<g class="series" data-series="{number}" fill="{colour}">')
         for points in runs:
             if len(points) > 1:
                 parts.append(
@@ -111,7 +114,7 @@ def line_chart(
             if value is None:
                 continue
             parts.append(
-                f'<circle cx="{x(index):.1f}" cy="{y(value):.1f}" r="3" fill="{colour}">'
+                f'<circle cx="{_at(x(index))}" cy="{_at(y(value))}" r="3">'
                 f"<title>{escape(line.name)}, {escape(labels[index])}: {escape(value_format(value))}</title></circle>"
             )
         parts.append("</g>")

@@ -114,3 +114,22 @@ def test_the_chart_text_is_escaped(login, incentives_admin, world):
     page = login(incentives_admin).get(USAGE).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_full_page_of_charts_leaves_the_usage_page_under_its_size_budget():
+    # A page shows 50 rows: here 12 customers (the most that get a chart) over four or five
+    # months each, with long names. The charts must leave the table room under 60 KiB.
+    rows = [
+        {
+            "customer_tenant_id": f"t{number % usage_views.MAX_CHARTS}",
+            "customer_name": f"Contoso Pharmaceuticals Europe {number % usage_views.MAX_CHARTS} GmbH",
+            "workload_name": "Dynamics 365 Customer Service Enterprise",
+            "month": datetime.date(2026, 1 + number // usage_views.MAX_CHARTS, 1),
+            "monthly_active_users": 1000 + number,
+            "paid_available_units": 2000,
+        }
+        for number in range(50)
+    ]
+    charts, left_out = usage_views.usage_charts(rows)
+    assert len(charts) == usage_views.MAX_CHARTS and left_out == 0
+    assert sum(len(chart.svg) for chart in charts) <= 30 * 1024
