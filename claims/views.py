@@ -146,9 +146,9 @@ def _list_cells() -> dict:
     """What every row of the list shares, worked out once: the labels in the request's
     language (escaped), the date format and the claim page's URL up to the claim ID."""
     return {
-        "status": {value: escape(label) for value, label in ClaimStatus.choices},
-        "activity": {value: escape(label) for value, label in Activity.choices},
-        "solution_area": {value: escape(label) for value, label in SolutionArea.choices},
+        "status": {value: escape(str(label)) for value, label in ClaimStatus.choices},
+        "activity": {value: escape(str(label)) for value, label in Activity.choices},
+        "solution_area": {value: escape(str(label)) for value, label in SolutionArea.choices},
         "date_format": get_format("SHORT_DATE_FORMAT"),
         "dates": {},
         "detail_url": escape(reverse("claims:detail", args=[0])[: -len("0/")]),
