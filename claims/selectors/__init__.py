@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.functional import cached_property
 
@@ -70,10 +70,16 @@ def claim_list_visible_to(user, filters: ClaimFilters | None = None) -> QuerySet
     A page costs a constant number of queries: the claims with their MPN ID and tenant in
     one, their items in a second, whatever the number of claims.
     """
+    filters = filters or ClaimFilters()
+    claims = _claims_matching(user, filters)
+    return claims.select_related("mpn", "tenant").prefetch_related(_items_prefetch()).order_by(*_ordering(filters.sort))
+
+
+def _claims_matching(user, filters: ClaimFilters) -> QuerySet[Claim]:
+    """The partner's claims that the filters and the search match, unsorted and without joins."""
     partner = access.partner_of(user)
     if partner is None:
         return Claim.objects.none()
-    filters = filters or ClaimFilters()
     claims = Claim.objects.filter(partner=partner)
     if filters.status:
         claims = claims.filter(status=filters.status)
@@ -89,7 +95,28 @@ def claim_list_visible_to(user, filters: ClaimFilters | None = None) -> QuerySet
         # The same rows, joined to their tenant by an inner join, which lets PostgreSQL walk
         # the customers in name order and stop at the page (a left join sorts every claim).
         claims = claims.filter(tenant__isnull=False)
-    return claims.select_related("mpn", "tenant").prefetch_related(_items_prefetch()).order_by(*_ordering(filters.sort))
+    return claims
+
+
+# What a row of the Customer associations page shows of its claim.
+LIST_ROW_FIELDS = ("name", "domain", "tenant_id", "solution_area", "activity", "status", "created_at", "submitted_at")
+
+
+def claim_list_page(user, filters: ClaimFilters, page_number, per_page: int = 50):
+    """A page of the Customer associations list (claim_list_visible_to's claims), counted up
+    to CappedPaginator.cap on the matching claims alone.
+
+    A row's claim has only the columns a row shows, and its MPN ID and customer name read by
+    the same query as `mpn_number` and `tenant_name` rather than as MPN ID and tenant objects:
+    building three objects a row was a sixth of the page's time. Its items are
+    claim_item_labels'."""
+    matching = _claims_matching(user, filters)
+    rows = (
+        matching.only(*LIST_ROW_FIELDS)
+        .annotate(mpn_number=F("mpn__mpn_id"), tenant_name=F("tenant__name"))
+        .order_by(*_ordering(filters.sort))
+    )
+    return CappedPaginator(rows, per_page, counted=matching).get_page(page_number)
 
 
 def _has_claims_without_tenant(partner) -> bool:
@@ -134,11 +161,17 @@ class CappedPaginator(Paginator):
 
     cap = 10_000
 
+    def __init__(self, object_list, per_page, *args, counted=None, **kwargs):
+        """`counted`: the same rows without the joins that only their display needs, counted
+        instead of `object_list` (a count keeps an annotation's joins)."""
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self.counted = object_list if counted is None else counted
+
     @cached_property
     def count(self):
         # Without the ordering: the count is the same, and sorting by a joined column (the
         # customer's name) would otherwise sort every claim of the partner just to count them.
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        return self.counted.order_by().values("pk")[: self.cap + 1].count()
 
     @property
     def is_capped(self) -> bool:
