@@ -118,6 +118,8 @@ def claim_list(request):
             "filter_fields": [form[name] for name in ("q", "status", "solution_area", "activity", "mpn")],
             "page": page,
             "rows": rows,
+            # The rows' HTML in one piece: a template loop costs some 10 µs a row.
+            "table_rows": mark_safe("".join(row for _claim, row, _badge in rows)),  # noqa: S308 (rows are escaped)
             "columns": columns,
             "page_query": _query(params),
             "export_query": _query(params),
