@@ -63,16 +63,17 @@ def overview(request):
     )
 
 
+# Lazy: the module is imported once, in whatever language the first request had.
 LIST_COLUMNS = [
-    ("id", _("Claim ID")),
-    ("name", _("Name")),
-    ("customer", _("Customer")),
-    ("solution_area", _("Solution area")),
-    ("activity", _("Activity")),
-    (None, _("Items")),
-    ("status", _("Status")),
-    ("created", _("Created")),
-    ("submitted", _("Submitted")),
+    ("id", gettext_lazy("Claim ID")),
+    ("name", gettext_lazy("Name")),
+    ("customer", gettext_lazy("Customer")),
+    ("solution_area", gettext_lazy("Solution area")),
+    ("activity", gettext_lazy("Activity")),
+    (None, gettext_lazy("Items")),
+    ("status", gettext_lazy("Status")),
+    ("created", gettext_lazy("Created")),
+    ("submitted", gettext_lazy("Submitted")),
 ]
 
 
@@ -101,7 +102,8 @@ def claim_list(request):
     params = request.GET.dict()
     current = filters.sort
     columns = []
-    for key, label in LIST_COLUMNS:
+    for key, lazy_label in LIST_COLUMNS:
+        label = str(lazy_label)
         if key is None:
             columns.append({"label": label})
             continue

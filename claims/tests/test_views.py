@@ -257,6 +257,17 @@ def test_bad_filter_values_are_ignored_not_a_crash(client, incentives_admin, cla
     assert [row[0] for row in response.context["rows"]] == [claim]
 
 
+def test_list_column_headers_are_in_each_readers_language(client, incentives_admin, claim):
+    client.force_login(incentives_admin)
+    assert client.get(reverse("claims:list")).context["columns"][0]["label"] == "Claim ID"
+    incentives_admin.language = "fr"
+    incentives_admin.save()
+
+    columns = client.get(reverse("claims:list")).context["columns"]
+
+    assert [column["label"] for column in columns][:2] == ["ID de revendication", "Nom"]
+
+
 def test_list_page_queries_do_not_grow_with_the_number_of_claims(client, incentives_admin, mpn):
     client.force_login(incentives_admin)
 
