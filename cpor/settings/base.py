@@ -250,6 +250,16 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Each process's own memory, for what is keyed by everything it depends on and so never needs
+# invalidating: base.html's navigation, per language, role, partner, user and unread count
+# (cheaper to keep than to fetch from Redis).
+FRAGMENTS_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "cpor-fragments",
+    "TIMEOUT": 3600,
+    "OPTIONS": {"MAX_ENTRIES": 5000},
+}
+CACHES["fragments"] = FRAGMENTS_CACHE
 
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REDIS_SOCKET_TIMEOUTS, STORAGES, VAR_DIR, env_bool
+from .base import DATABASES, FRAGMENTS_CACHE, REDIS_SOCKET_TIMEOUTS, STORAGES, VAR_DIR, env_bool
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -45,7 +45,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"cpor-test-{os.environ['CPOR_TEST_RUN']}",
             "OPTIONS": REDIS_SOCKET_TIMEOUTS,
-        }
+        },
+        "fragments": FRAGMENTS_CACHE,
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
