@@ -273,13 +273,14 @@ def claim_get_for_user(user, pk) -> Claim:
     """One claim of the user's partner; 404 for another partner's claim and a missing one alike."""
     partner = _partner_or_404(user)
     claim = (
-        Claim.objects.select_related("mpn", "tenant", "partner")
+        Claim.objects.select_related("mpn", "tenant")
         .prefetch_related(_items_prefetch())
         .filter(pk=pk, partner=partner)
         .first()
     )
     if claim is None:
         raise Http404
+    claim.partner = partner  # the user's own, already read with the membership
     return claim
 
 
