@@ -118,6 +118,7 @@ def claim_list(request):
             "breadcrumbs": incentives_breadcrumbs((_("Customer associations"), None)),
             "form": form,
             "filter_fields": [form[name] for name in ("q", "status", "solution_area", "activity", "mpn")],
+            "mpn_choices": [value for value, _label in form.fields["mpn"].choices],
             "page": page,
             "rows": rows,
             # The rows' HTML in one piece: a template loop costs some 10 µs a row.
