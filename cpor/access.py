@@ -34,8 +34,17 @@ def membership_of(user) -> Membership | None:
     if not user.is_authenticated or not user.is_active or is_staff_account(user):
         return None
     if not _MEMBERSHIP.is_cached(user):
-        _MEMBERSHIP.set_cached_value(user, Membership.objects.select_related("partner").filter(user=user).first())
+        _MEMBERSHIP.set_cached_value(user, _membership_query(user))
     return _MEMBERSHIP.get_cached_value(user)
+
+
+def _membership_query(user) -> Membership | None:
+    # get() rather than filter().first(): one membership a user at most, and no ORDER BY to
+    # build on every page.
+    try:
+        return Membership.objects.select_related("partner").get(user=user)
+    except Membership.DoesNotExist:
+        return None
 
 
 def is_staff_account(user) -> bool:

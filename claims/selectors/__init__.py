@@ -272,14 +272,16 @@ def claim_page(claims: QuerySet[Claim], page_number, per_page: int = 50):
 def claim_get_for_user(user, pk) -> Claim:
     """One claim of the user's partner; 404 for another partner's claim and a missing one alike."""
     partner = _partner_or_404(user)
-    claim = (
-        Claim.objects.select_related("mpn", "tenant")
-        .prefetch_related(_items_prefetch())
-        .filter(pk=pk, partner=partner)
-        .first()
-    )
-    if claim is None:
-        raise Http404
+    try:
+        # get() rather than filter().first(): the primary key names one claim, and first()
+        # would build an ORDER BY and a LIMIT for it on every claim page.
+        claim = (
+            Claim.objects.select_related("mpn", "tenant")
+            .prefetch_related(_items_prefetch())
+            .get(pk=pk, partner=partner)
+        )
+    except Claim.DoesNotExist:
+        raise Http404 from None
     claim.partner = partner  # the user's own, already read with the membership
     return claim
 
