@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from itertools import islice
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.functional import cached_property
@@ -116,7 +116,17 @@ def claim_list_page(user, filters: ClaimFilters, page_number, per_page: int = 50
         .annotate(mpn_number=F("mpn__mpn_id"), tenant_name=F("tenant__name"))
         .order_by(*_ordering(filters.sort))
     )
-    return CappedPaginator(rows, per_page, counted=matching).get_page(page_number)
+    paginator = CappedPaginator(rows, per_page, counted=matching)
+    narrowed = filters.q or filters.status or filters.solution_area or filters.activity or filters.mpn
+    if narrowed and page_number in (None, "", "1"):
+        # A search or a filter often matches less than a page: its first page is read first,
+        # one row more than a page, and when the matches fit on it their number is its length;
+        # counting them would run the search a second time.
+        first = list(rows[: per_page + 1])
+        if len(first) <= per_page:
+            paginator.count = len(first)
+        return Page(first[:per_page], 1, paginator)
+    return paginator.get_page(page_number)
 
 
 def _has_claims_without_tenant(partner) -> bool:
