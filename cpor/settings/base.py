@@ -257,7 +257,7 @@ FRAGMENTS_CACHE = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "cpor-fragments",
     "TIMEOUT": 3600,
-    "OPTIONS": {"MAX_ENTRIES": 5000},
+    "OPTIONS": {"MAX_ENTRIES": 1000},  # some 5 MB a process at most
 }
 CACHES["fragments"] = FRAGMENTS_CACHE
 
