@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 OPT_OUT_SALT = "cpor.claims.opt-out"
 SEND_CUSTOMER_EMAILS_TASK = "claims.send_customer_emails"
+SEND_CUSTOMER_EMAILS_OF_MANY_TASK = "claims.send_customer_emails_of_many"
+# Claims whose notices one task sends, when many were validated together: a few hundred
+# emails, well within the task's time limit.
+CLAIMS_PER_EMAIL_TASK = 100
 
 
 def queue_customer_notices(claim: Claim) -> None:
@@ -36,6 +40,26 @@ def queue_customer_notices(claim: Claim) -> None:
     review: the customer contact, the technical contact (Dynamics 365) and each of the
     tenant's own notification addresses from the directory. An address that is also a
     contact's is written once, with the contact's role."""
+    queue_customer_notices_of_many([claim])
+
+
+def queue_customer_notices_of_many(claims: list[Claim]) -> None:
+    """`queue_customer_notices` for claims put under review together: one INSERT for all their
+    rows, and their emails sent by the task that validated them (a few) and by tasks of
+    `CLAIMS_PER_EMAIL_TASK` claims (the rest), rather than a task a claim."""
+    rows = [row for claim in claims for row in _customer_notice_rows(claim)]
+    # One statement; a row that exists already (the claim validated before) is kept as it is.
+    CustomerEmail.objects.bulk_create(rows, ignore_conflicts=True)
+    claim_ids = [claim.pk for claim in claims]
+    # Sent by the worker task that validated the claims, when it ends; queued from anywhere else.
+    transaction.on_commit(
+        lambda: tasking.followup_each(
+            claim_ids, run_here=lambda claim_id: customer_emails_send(claim_id=claim_id), queue=_enqueue_customer_emails
+        )
+    )
+
+
+def _customer_notice_rows(claim: Claim) -> list[CustomerEmail]:
     recipients = [(claim.customer_contact_email, CustomerEmail.Role.CUSTOMER)]
     if claim.needs_technical_contact and claim.technical_contact_email:
         recipients.append((claim.technical_contact_email, CustomerEmail.Role.TECHNICAL))
@@ -47,25 +71,40 @@ def queue_customer_notices(claim: Claim) -> None:
             rows[address] = CustomerEmail(
                 claim=claim, recipient=address, purpose=CustomerEmail.Purpose.OPT_OUT_NOTICE, role=role
             )
-    # One statement; a row that exists already (the claim validated before) is kept as it is.
-    CustomerEmail.objects.bulk_create(rows.values(), ignore_conflicts=True)
-    claim_id = claim.pk
-    # Sent by the worker task that validated the claim, when it ends; queued from anywhere else.
-    transaction.on_commit(
-        lambda: tasking.followup(
-            run_here=lambda: customer_emails_send(claim_id=claim_id), queue=lambda: _enqueue_customer_emails(claim_id)
-        )
-    )
+    return list(rows.values())
 
 
-def _enqueue_customer_emails(claim_id: int) -> None:
-    # By name: the tasks module calls this one, so importing it back would make a cycle.
-    try:
-        current_app.send_task(SEND_CUSTOMER_EMAILS_TASK, args=(claim_id,))
-    except Exception:  # the broker being down must not lose the email: the periodic job retries
-        logger.exception(
-            "Could not enqueue the customer emails of claim %s; the periodic job will send them.", claim_id
-        )
+def _enqueue_customer_emails(claim_ids: list[int]) -> None:
+    # By name: the tasks module calls this one, so importing it back would make a cycle. One
+    # claim keeps its own task (a retry is about that claim only); claims validated together
+    # go `CLAIMS_PER_EMAIL_TASK` a task.
+    for start in range(0, len(claim_ids), CLAIMS_PER_EMAIL_TASK):
+        chunk = claim_ids[start : start + CLAIMS_PER_EMAIL_TASK]
+        try:
+            if len(chunk) == 1:
+                current_app.send_task(SEND_CUSTOMER_EMAILS_TASK, args=(chunk[0],))
+            else:
+                current_app.send_task(SEND_CUSTOMER_EMAILS_OF_MANY_TASK, args=(chunk,))
+        except Exception:  # the broker being down must not lose the email: the periodic job retries
+            logger.exception(
+                "Could not enqueue the customer emails of claims %s; the periodic job will send them.", chunk
+            )
+
+
+def customer_emails_send_of_many(*, claim_ids: list[int]) -> int:
+    """`customer_emails_send` for each claim; a claim whose emails fail leaves the others
+    going, and the first failure is raised at the end for the task to retry (a retry sends
+    only what is still unsent)."""
+    failure, sent = None, 0
+    for claim_id in claim_ids:
+        try:
+            sent += customer_emails_send(claim_id=claim_id)
+        except Exception as error:
+            logger.warning("Customer emails of claim %s failed; they will be tried again.", claim_id, exc_info=True)
+            failure = failure or error
+    if failure is not None:
+        raise failure
+    return sent
 
 
 def opt_out_token(claim: Claim) -> str:

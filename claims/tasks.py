@@ -16,16 +16,20 @@ from . import notices, pipeline
 logger = logging.getLogger(__name__)
 
 
-# Time limits: validation reads the local directory only, in well under a second; the task
-# then sends the claim's customer notices and partner emails (a few SMTP exchanges of at most
-# EMAIL_TIMEOUT each), as an email pass does. Past the soft limit the task stops (a
-# transaction still open rolls back) and the periodic jobs take the claim and its emails up.
+# Time limits: validation reads the local directory only, in well under a second, and up to
+# `pipeline.SETS_PER_TASK` sets of claims in seconds; the task then sends a few customer
+# notices and partner emails (SMTP exchanges of at most EMAIL_TIMEOUT each), as an email pass
+# does. Past the soft limit the task stops (a transaction still open rolls back) and the
+# periodic jobs take the claims and their emails up.
 @shared_task(name="claims.validate_claim", soft_time_limit=120, time_limit=150)
 def validate_claim(claim_id: int) -> None:
-    """Validate, then send what the validation owes (the customer notices, the partner's
-    emails) in this task, once committed, rather than in three more tasks (`cpor.tasking`)."""
+    """Validate, then validate whatever else is still Submitted in sets (the tasks of those
+    claims then find them validated and return at once), then send what the validations owe
+    (the customer notices, the partner's emails): a few here once committed, the rest in a few
+    tasks (`cpor.tasking`)."""
     with tasking.followups_here():
         pipeline.claim_validate(claim_id=claim_id)
+        pipeline.claims_validate_in_sets()
 
 
 @shared_task(
@@ -40,6 +44,21 @@ def validate_claim(claim_id: int) -> None:
 )
 def send_customer_emails(claim_id: int) -> None:
     notices.customer_emails_send(claim_id=claim_id)
+
+
+@shared_task(
+    name="claims.send_customer_emails_of_many",
+    soft_time_limit=300,
+    time_limit=330,
+    autoretry_for=(SMTPException, ConnectionError, OSError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_customer_emails_of_many(claim_ids: list[int]) -> None:
+    """`send_customer_emails` for claims validated together (`notices.CLAIMS_PER_EMAIL_TASK` of them)."""
+    notices.customer_emails_send_of_many(claim_ids=claim_ids)
 
 
 def enqueue_validation(claim_id: int) -> None:

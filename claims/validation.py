@@ -115,7 +115,11 @@ def tenant_with_domains(domain: str, tenant_guid) -> tuple[Tenant | None, list[s
     guid = parse_guid(tenant_guid)
     if guid is None:
         return None, []
-    domains = list(Domain.objects.select_related("tenant").filter(tenant__tenant_id=guid))
+    return _tenant_among(list(Domain.objects.select_related("tenant").filter(tenant__tenant_id=guid)), domain)
+
+
+def _tenant_among(domains: list[Domain], domain: str) -> tuple[Tenant | None, list[str]]:
+    """`tenant_with_domains` among `domains`, the verified domains of the tenant ID's tenant."""
     wanted = normalise_domain(domain)
     found = next((row for row in domains if row.name == wanted), None)
     if found is None:
@@ -319,3 +323,202 @@ def claim_competes(claim, *, item_key: str, program: str, subscription=None, hol
 
 def mpn_problems(mpn, programs) -> list[Problem]:
     return [Problem("mpn_not_enrolled", program) for program in programs if program and not mpn.is_enrolled(program)]
+
+
+# --- The background validation: what it reads, then what it decides ------------------------
+#
+# The validation of submitted claims reads everything its checks need first (`claims_facts`,
+# a few queries whatever the number of claims), then decides each claim from that alone
+# (`submitted_claim_problems`, no query). One claim (`pipeline.claim_validate`) and a set of
+# claims (`pipeline.claims_validate_set`) go through the same two functions: the rules live once.
+
+
+@dataclass
+class ClaimFacts:
+    """What the directory and the other claims say about one submitted claim, as read."""
+
+    tenant: Tenant | None
+    domain_names: list[str]
+    items: list[ClaimItem]
+    # Item ID: the partners that hold or have an open claim on the item (`open_item_partners`).
+    holders: dict[int, set[int]]
+    # Item ID: the partners whose live legacy association holds the item (`legacy_holders`).
+    legacy_holders: dict[int, set[int]]
+    partner_contact_is_a_user: bool
+    # Workloads a live Microsoft 365 subscription of the tenant carries (`tenant_workloads`).
+    live_workloads: set[int]
+
+    @property
+    def competition(self) -> bool:
+        """Another claim or a legacy association holds or claims one of the items, whoever's:
+        deciding then needs the rival claims locked (the one-claim path)."""
+        return any(self.holders.values()) or any(self.legacy_holders.values())
+
+
+def claims_facts(claims) -> dict[int, ClaimFacts]:
+    """`ClaimFacts` of each claim (locked, Submitted, with its mpn and partner read), by claim
+    ID: one query for the tenants and their domains, one for the items, one each for the
+    holders, the legacy holders, the partner contacts and the live workloads when any item
+    needs them."""
+    claims = list(claims)
+    guids = {guid for guid in (parse_guid(claim.tenant_guid) for claim in claims) if guid is not None}
+    domains_by_guid: dict = {}
+    for row in Domain.objects.select_related("tenant").filter(tenant__tenant_id__in=guids):
+        domains_by_guid.setdefault(row.tenant.tenant_id, []).append(row)
+    items_by_claim: dict[int, list[ClaimItem]] = {}
+    items = ClaimItem.objects.filter(claim__in=claims).select_related("product", "subscription__product", "workload")
+    for item in items.order_by("claim_id", "pk"):
+        items_by_claim.setdefault(item.claim_id, []).append(item)
+    every_item = [item for claim_items in items_by_claim.values() for item in claim_items]
+    holders = _open_item_holders(every_item)
+    legacy = _legacy_holders(every_item)
+    contacts = _partner_contacts_that_are_users(claims)
+    facts = {}
+    for claim in claims:
+        guid = parse_guid(claim.tenant_guid)
+        tenant, domain_names = _tenant_among(domains_by_guid.get(guid, []), claim.domain) if guid else (None, [])
+        claim_items = items_by_claim.get(claim.pk, [])
+        facts[claim.pk] = ClaimFacts(
+            tenant=tenant,
+            domain_names=domain_names,
+            items=claim_items,
+            holders={
+                item.pk: {partner for claim_id, partner in holders.get(_thing(item), ()) if claim_id != claim.pk}
+                for item in claim_items
+            },
+            legacy_holders={item.pk: legacy.get(item.subscription_id, set()) for item in claim_items},
+            partner_contact_is_a_user=(claim.partner_id, claim.partner_contact_email.strip().upper()) in contacts,
+            live_workloads=set(),
+        )
+    workload_tenants = {fact.tenant.pk for fact in facts.values() if fact.tenant and _workload_items(fact.items)}
+    if workload_tenants:
+        live = _live_workloads(workload_tenants)
+        for fact in facts.values():
+            if fact.tenant is not None:
+                fact.live_workloads = live.get(fact.tenant.pk, set())
+    return facts
+
+
+def _workload_items(items: list[ClaimItem]) -> list[ClaimItem]:
+    return [item for item in items if not item.subscription_id]
+
+
+def _thing(item: ClaimItem) -> tuple[str, str]:
+    """What an item claims, as every claim on the same thing for the same programme names it."""
+    return item.item_key, item.program
+
+
+def _open_item_holders(items: list[ClaimItem]) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """What each of `items` claims: (claim ID, partner ID) of its open items, `_open_items`
+    for many items in one query."""
+    wanted = {_thing(item) for item in items}
+    if not wanted:
+        return {}
+    rows = (
+        ClaimItem.objects.filter(
+            item_key__in={key for key, _program in wanted},
+            claim__status__in=OPEN_STATUSES,
+            outcome__in=(ItemOutcome.PENDING, ItemOutcome.CONTESTED, ItemOutcome.APPROVED),
+        )
+        .order_by()
+        .values_list("item_key", "program", "claim_id", "claim__partner_id")
+    )
+    found: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for key, program, claim_id, partner in rows:
+        if (key, program) in wanted:
+            found.setdefault((key, program), []).append((claim_id, partner))
+    return found
+
+
+def _legacy_holders(items: list[ClaimItem]) -> dict[int, set[int]]:
+    """Subscription ID: the partners of its live legacy associations (`legacy_holders`)."""
+    subscriptions = {item.subscription_id for item in items if item.subscription_id}
+    if not subscriptions:
+        return {}
+    from tenants.models import LegacyAssociation
+
+    rows = LegacyAssociation.objects.filter(
+        subscription_id__in=subscriptions, ended_at__isnull=True, subscription__status__in=("active", "in_grace")
+    ).values_list("subscription_id", "partner_id")
+    found: dict[int, set[int]] = {}
+    for subscription_id, partner in rows:
+        found.setdefault(subscription_id, set()).add(partner)
+    return found
+
+
+def _partner_contacts_that_are_users(claims) -> set[tuple[int, str]]:
+    """(partner ID, upper-cased address) of the claims' partner contacts that are
+    `partner_contact_users` of the claim's partner (the address compared as `iexact` does)."""
+    wanted = {(claim.partner_id, claim.partner_contact_email.strip()) for claim in claims}
+    match = Q()
+    for partner, address in wanted:
+        if address:
+            match |= Q(membership__partner_id=partner, email__iexact=address)
+    if not match:
+        return set()
+    users = User.objects.filter(match, is_active=True, is_staff=False, is_superuser=False)
+    return {(partner, email.upper()) for partner, email in users.values_list("membership__partner_id", "email")}
+
+
+def _live_workloads(tenant_ids) -> dict[int, set[int]]:
+    """Tenant ID: the workloads `tenant_workloads` lists for it, for many tenants at once."""
+    rows = (
+        Workload.objects.filter(
+            products__solution_area=SolutionArea.MICROSOFT_365,
+            products__subscriptions__tenant__in=tenant_ids,
+            products__subscriptions__status__in=("active", "in_grace"),
+        )
+        .values_list("products__subscriptions__tenant_id", "pk")
+        .distinct()
+    )
+    found: dict[int, set[int]] = {}
+    for tenant_id, workload_id in rows:
+        found.setdefault(tenant_id, set()).add(workload_id)
+    return found
+
+
+def submitted_claim_problems(claim, facts: ClaimFacts) -> tuple[list[Problem], list[ClaimItem]]:
+    """What section 4 finds wrong with a submitted claim, and which of its items compete, from
+    its `ClaimFacts` alone."""
+    problems: list[Problem] = []
+    contested: list[ClaimItem] = []
+    tenant = facts.tenant
+    if tenant is None:
+        problems.append(Problem("domain_tenant_mismatch"))
+    problems += mpn_problems(claim.mpn, claim.programs)
+    if not facts.items:
+        problems.append(Problem("no_items"))
+    if tenant is None:
+        return problems, contested
+    # The contacts again: the directory may have changed since the Contacts step.
+    problems += contact_problems(
+        tenant=tenant,
+        customer_email=claim.customer_contact_email,
+        technical_email=claim.technical_contact_email,
+        needs_technical=claim.needs_technical_contact,
+        domain_names=facts.domain_names,
+    )
+    if claim.partner_contact_email.strip() and not facts.partner_contact_is_a_user:
+        problems.append(Problem("partner_contact_not_a_user"))
+    for item in facts.items:
+        # Is the item already the partner's own (a problem), does another partner compete for it (arbitration)?
+        holders = facts.holders[item.pk]
+        own = claim.partner_id in holders
+        if item.subscription_id:
+            subscription = item.subscription
+            subject = str(subscription.subscription_id)
+            if subscription.tenant_id != tenant.pk:
+                problems.append(Problem("subscription_not_on_tenant", subject))
+            problems += subscription_problems(subscription, item.product)
+            if own:
+                problems.append(Problem("already_claimed", subject))
+        else:
+            if item.workload_id not in facts.live_workloads:
+                problems.append(Problem("workload_not_on_tenant", item.workload.name))
+            if own:
+                problems.append(Problem("workload_already_claimed", item.workload.name))
+        others = (holders | facts.legacy_holders[item.pk]) - {claim.partner_id}
+        if item.program and others:  # revenue association items (no programme) are never exclusive
+            contested.append(item)
+    # A Usage and Pre-sales claim has two items per subscription: say each problem once.
+    return list(dict.fromkeys(problems)), contested
