@@ -32,30 +32,22 @@ def validate_claim(claim_id: int) -> None:
         pipeline.claims_validate_in_sets()
 
 
-@shared_task(
-    name="claims.send_customer_emails",
-    soft_time_limit=120,
-    time_limit=150,
-    autoretry_for=(SMTPException, ConnectionError, OSError),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=5,
-)
+# A mail server that fails is tried again later, a few times, further and further apart.
+RETRIED_AS_AN_EMAIL = {
+    "autoretry_for": (SMTPException, ConnectionError, OSError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 1800,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="claims.send_customer_emails", soft_time_limit=120, time_limit=150, **RETRIED_AS_AN_EMAIL)
 def send_customer_emails(claim_id: int) -> None:
     notices.customer_emails_send(claim_id=claim_id)
 
 
-@shared_task(
-    name="claims.send_customer_emails_of_many",
-    soft_time_limit=300,
-    time_limit=330,
-    autoretry_for=(SMTPException, ConnectionError, OSError),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(name="claims.send_customer_emails_of_many", soft_time_limit=300, time_limit=330, **RETRIED_AS_AN_EMAIL)
 def send_customer_emails_of_many(claim_ids: list[int]) -> None:
     """`send_customer_emails` for claims validated together (`notices.CLAIMS_PER_EMAIL_TASK` of them)."""
     notices.customer_emails_send_of_many(claim_ids=claim_ids)
