@@ -32,7 +32,6 @@ from . import deadlines, notices, validation
 from .events import EventAction
 from .lifecycle import (
     ClaimError,
-    can_transition,
     item_move,
     lock_claim,
     lock_claims_in_order,
@@ -53,7 +52,6 @@ from .models import (
     ItemOutcome,
     RejectionReason,
 )
-from .signals import claim_event_recorded
 from .validation import Problem
 
 logger = logging.getLogger(__name__)
@@ -194,8 +192,8 @@ def claims_validate_in_sets(*, size: int = SET_SIZE, sets: int = SETS_PER_TASK) 
 def claims_validate_set(*, size: int = SET_SIZE) -> tuple[int, int]:
     """`claim_validate` for up to `size` Submitted claims at once, oldest first: the same
     checks (`validation.submitted_claim_problems`) on what a few queries read for the whole
-    set, the passed claims moved to Under review by one UPDATE with their events and customer
-    notices inserted together. Returns (claims taken, claims validated).
+    set, the passed claims moved to Under review together (`lifecycle.transition_many`) and
+    their customer notices inserted together. Returns (claims taken, claims validated).
 
     The set takes only the claims nobody holds a lock on (`SKIP LOCKED`: another set, a
     one-claim validation), and decides only the uncontested ones. A claim whose items anything
@@ -244,29 +242,14 @@ def claims_validate_set(*, size: int = SET_SIZE) -> tuple[int, int]:
 
 
 def _transition_to_under_review(claims: list[Claim]) -> None:
-    """`transition` to Under review (action validated) for claims that passed together: one
-    UPDATE, one INSERT of their events, each event announced as `record_event` does."""
-    if not claims:
-        return
-    if not can_transition(ClaimStatus.SUBMITTED, ClaimStatus.UNDER_REVIEW):
-        raise RuntimeError("The transition table no longer lets a submitted claim go under review.")
-    now = timezone.now()
-    for claim in claims:
-        claim.status = ClaimStatus.UNDER_REVIEW
-        claim.updated_at = now
-    Claim.objects.bulk_update(claims, ["status", "updated_at", "tenant", "validation_errors", "review_due_at"])
-    events = ClaimEvent.objects.bulk_create(
-        ClaimEvent(
-            claim=claim,
-            action=EventAction.VALIDATED,
-            from_status=ClaimStatus.SUBMITTED,
-            to_status=ClaimStatus.UNDER_REVIEW,
-            data={},
+    """`transition` to Under review (action validated) for claims that passed together, with
+    the fields `_passed` gave each: two UPDATEs and one INSERT of their events, announced
+    together (`lifecycle.record_events`)."""
+    if claims:
+        Claim.objects.bulk_update(claims, ["tenant", "review_due_at"])
+        transition_many(
+            claims, ClaimStatus.UNDER_REVIEW, action=EventAction.VALIDATED, changes={"validation_errors": []}
         )
-        for claim in claims
-    )
-    for event in events:
-        claim_event_recorded.send(sender=ClaimEvent, event=event)
 
 
 def _fail(claim: Claim, problems: list[Problem]) -> None:
