@@ -209,6 +209,8 @@ def claims_validate_set(*, size: int = SET_SIZE) -> tuple[int, int]:
             .filter(status=ClaimStatus.SUBMITTED)
             .order_by("pk")[:size]
         )
+        if not claims:
+            return 0, 0
         facts = validation.claims_facts(claims)
         passed, one_by_one = [], []
         for claim in claims:
@@ -236,8 +238,7 @@ def claims_validate_set(*, size: int = SET_SIZE) -> tuple[int, int]:
             validated += claim_validate(claim_id=claim_id) is not None
         except Exception:
             logger.exception("Claim %s could not be validated; it stays Submitted.", claim_id)
-    if claims:
-        logger.info("Validated %s of a set of %s claims.", validated, len(claims))
+    logger.info("Validated %s of a set of %s claims.", validated, len(claims))
     return len(claims), validated
 
 
