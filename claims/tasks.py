@@ -24,12 +24,17 @@ logger = logging.getLogger(__name__)
 @shared_task(name="claims.validate_claim", soft_time_limit=120, time_limit=150)
 def validate_claim(claim_id: int) -> None:
     """Validate, then validate whatever else is still Submitted in sets (the tasks of those
-    claims then find them validated and return at once), then send what the validations owe
-    (the customer notices, the partner's emails): a few here once committed, the rest in a few
-    tasks (`cpor.tasking`)."""
+    claims then find them validated and return at once). What the claim and the first set owe
+    (customer notices, partner emails) is sent once committed, a few here and the rest in a
+    few tasks (`cpor.tasking`); what further sets owe is queued as each commits, so that
+    another worker process sends it while this one validates, and this task never sends more
+    than `tasking.IN_PROCESS_MAX` follow-ups itself."""
     with tasking.followups_here():
-        pipeline.claim_validate(claim_id=claim_id)
-        pipeline.claims_validate_in_sets()
+        if pipeline.claim_validate(claim_id=claim_id) is None:
+            return  # validated already, by a set most likely: one query, and that set's task drains the rest
+        taken, _validated = pipeline.claims_validate_set()
+    if taken == pipeline.SET_SIZE:  # more may be waiting
+        pipeline.claims_validate_in_sets(sets=pipeline.SETS_PER_TASK - 1)
 
 
 # A mail server that fails is tried again later, a few times, further and further apart.

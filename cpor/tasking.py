@@ -68,7 +68,8 @@ def followups_here() -> Iterator[None]:
             # A follow-up may hand over more (an email that records an event): until none is left.
             while pending:
                 keys, run_here, queue = pending.pop(0)
-                here, rest = keys[: max(IN_PROCESS_MAX - ran, 0)], keys[max(IN_PROCESS_MAX - ran, 0) :]
+                room = max(IN_PROCESS_MAX - ran, 0)
+                here, rest = keys[:room], keys[room:]
                 for key in here:
                     ran += 1
                     _logged(run_here, key)

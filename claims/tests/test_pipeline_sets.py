@@ -130,6 +130,8 @@ def test_a_claim_a_set_validated_costs_its_own_task_one_query(django_assert_num_
 
     with django_assert_num_queries(1):
         assert pipeline.claim_validate(claim_id=claim.pk) is None
+    with django_assert_num_queries(1):
+        tasks.validate_claim(claim.pk)
 
 
 def test_a_set_reads_and_writes_in_statements_that_do_not_grow_with_it(django_assert_max_num_queries):

@@ -61,3 +61,24 @@ def test_a_failing_followup_is_logged_and_the_others_still_run(caplog):
 
     assert done == [("here", "next")]
     assert "the periodic job will take it up" in caplog.text
+
+
+def test_followups_handed_over_together_run_here_within_the_cap_and_the_rest_is_queued_once():
+    done = []
+
+    def notices(claim_ids):
+        tasking.followup_each(
+            claim_ids, run_here=lambda claim_id: done.append(("here", claim_id)), queue=lambda rest: done.append(rest)
+        )
+
+    notices([1, 2])
+    assert done == [[1, 2]]  # outside a task: every key queued at once, together
+    done.clear()
+
+    with tasking.followups_here():
+        tasking.followup(run_here=lambda: done.append(("here", "event")), queue=lambda: done.append("queued"))
+        notices(list(range(10)))
+
+    assert done == [("here", "event")] + [("here", index) for index in range(tasking.IN_PROCESS_MAX - 1)] + [
+        list(range(tasking.IN_PROCESS_MAX - 1, 10))
+    ]
