@@ -109,17 +109,9 @@ def tenant_for(domain: str, tenant_guid) -> Tenant | None:
     return found.tenant if found else None
 
 
-def tenant_with_domains(domain: str, tenant_guid) -> tuple[Tenant | None, list[str]]:
-    """`tenant_for` and the tenant's verified domain names, in one query: the background
-    validation needs both, and reads each claim's tenant once."""
-    guid = parse_guid(tenant_guid)
-    if guid is None:
-        return None, []
-    return _tenant_among(list(Domain.objects.select_related("tenant").filter(tenant__tenant_id=guid)), domain)
-
-
 def _tenant_among(domains: list[Domain], domain: str) -> tuple[Tenant | None, list[str]]:
-    """`tenant_with_domains` among `domains`, the verified domains of the tenant ID's tenant."""
+    """`tenant_for` and the tenant's verified domain names, among `domains` (the verified
+    domains of the claim's tenant ID): the background validation needs both."""
     wanted = normalise_domain(domain)
     found = next((row for row in domains if row.name == wanted), None)
     if found is None:
@@ -264,13 +256,6 @@ def _open_items(item_key: str, program: str, exclude_claim_id=None):
     return items
 
 
-def open_item_partners(*, item_key: str, program: str, exclude_claim_id=None) -> set[int]:
-    """The partners (IDs) that hold, or have an open claim on, the item for this programme:
-    `held_by_own_partner` and the first half of `is_competing` in one query."""
-    items = _open_items(item_key, program, exclude_claim_id).order_by()
-    return set(items.values_list("claim__partner_id", flat=True).distinct())
-
-
 def held_by_own_partner(*, partner, item_key: str, program: str, exclude_claim_id=None) -> bool:
     """This partner already holds, or has a pending claim on, the item for this programme."""
     return _open_items(item_key, program, exclude_claim_id).filter(claim__partner=partner).exists()
@@ -291,24 +276,17 @@ def legacy_holders(*, item_key: str, subscription=None):
     )
 
 
-def is_competing(
-    *, partner, item_key: str, program: str, subscription=None, exclude_claim_id=None, holders: set[int] | None = None
-) -> bool:
+def is_competing(*, partner, item_key: str, program: str, subscription=None, exclude_claim_id=None) -> bool:
     """Another partner holds or claims the item for the same programme: not an error, but
-    arbitration. Revenue association items (no programme) are never exclusive. `holders`:
-    `open_item_partners` of the item, when the caller has read them already (then `partner`
-    is an ID)."""
+    arbitration. Revenue association items (no programme) are never exclusive."""
     if not program:
         return False
-    if holders is not None:
-        if holders - {partner}:
-            return True
-    elif _open_items(item_key, program, exclude_claim_id).exclude(claim__partner=partner).exists():
+    if _open_items(item_key, program, exclude_claim_id).exclude(claim__partner=partner).exists():
         return True
     return legacy_holders(item_key=item_key, subscription=subscription).filter(~Q(partner=partner)).exists()
 
 
-def claim_competes(claim, *, item_key: str, program: str, subscription=None, holders: set[int] | None = None) -> bool:
+def claim_competes(claim, *, item_key: str, program: str, subscription=None) -> bool:
     """The claim seeks an item another partner holds or claims for the same programme
     (`is_competing`, the claim itself left out)."""
     return is_competing(
@@ -317,7 +295,6 @@ def claim_competes(claim, *, item_key: str, program: str, subscription=None, hol
         program=program,
         subscription=subscription,
         exclude_claim_id=claim.pk,
-        holders=holders,
     )
 
 
@@ -340,7 +317,8 @@ class ClaimFacts:
     tenant: Tenant | None
     domain_names: list[str]
     items: list[ClaimItem]
-    # Item ID: the partners that hold or have an open claim on the item (`open_item_partners`).
+    # Item ID: the partners that hold or have an open claim on the item (`_open_items`), this
+    # claim left out.
     holders: dict[int, set[int]]
     # Item ID: the partners whose live legacy association holds the item (`legacy_holders`).
     legacy_holders: dict[int, set[int]]
