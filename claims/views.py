@@ -178,8 +178,13 @@ def _list_date(value, cells) -> str:
     return text
 
 
-def _list_row(claim, items: list[str], cells) -> str:
-    shown = "".join(f"<div>{_escape(label)}</div>" for label in items[:3])
+def _list_row(claim, items: list[tuple[str, str]], cells) -> str:
+    # A product's subscription ID (a GUID) would take three lines of the column: it is the
+    # name's tooltip here, and in full on the claim page.
+    shown = "".join(
+        f'<div title="{_escape(subscription)}">{_escape(name)}</div>' if subscription else f"<div>{_escape(name)}</div>"
+        for name, subscription in items[:3]
+    )
     if not items:
         shown = '<span class="text-body-secondary">—</span>'
     elif len(items) > 3:

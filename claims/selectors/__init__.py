@@ -226,17 +226,18 @@ def claim_export_rows(claims: QuerySet[Claim], chunk_size: int = 2000):
             yield row, items.get(row["pk"], {})
 
 
-def claim_item_labels(claim_ids) -> dict[int, list[str]]:
-    """What each claim claims, one label per subscription or workload, in one query of plain
-    values (the list shows labels only: no model instances, no prefetch)."""
-    labels: dict[int, dict[str, str]] = {}
+def claim_item_labels(claim_ids) -> dict[int, list[tuple[str, str]]]:
+    """What each claim claims, one (name, subscription ID or "") per subscription or workload,
+    in one query of plain values (the list shows labels only: no model instances, no prefetch)."""
+    labels: dict[int, dict[str, tuple[str, str]]] = {}
     lines = (
         ClaimItem.objects.filter(claim_id__in=claim_ids)
         .order_by("id")
         .values_list("claim_id", "item_key", "workload__name", "product__name", "subscription__subscription_id")
     )
     for claim_id, key, workload, product, subscription in lines:
-        labels.setdefault(claim_id, {}).setdefault(key, workload or f"{product} ({subscription})")
+        label = (workload, "") if workload else (product, str(subscription))
+        labels.setdefault(claim_id, {}).setdefault(key, label)
     return {claim_id: list(by_key.values()) for claim_id, by_key in labels.items()}
 
 

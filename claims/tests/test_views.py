@@ -346,6 +346,16 @@ def test_claim_page_shows_items_grouped_with_each_programmes_outcome(client, inc
     assert "goes to arbitration" in page
 
 
+def test_the_list_names_each_product_with_its_subscription_id_as_the_tooltip(client, incentives_admin, mpn):
+    claim = own(mpn, status=ClaimStatus.UNDER_REVIEW)
+    item = SubscriptionItemFactory(claim=claim)
+    client.force_login(incentives_admin)
+    page = client.get(reverse("claims:list")).content.decode()
+    guid = str(item.subscription.subscription_id)
+    assert f'<div title="{guid}">{item.subscription.product.name}</div>' in page
+    assert page.count(guid) == 1  # in the tooltip only: a GUID would take three lines of the column
+
+
 def test_validation_failed_shows_the_reasons_in_the_seeds_words(client, incentives_admin, mpn):
     claim = own(mpn, status=ClaimStatus.VALIDATION_FAILED, validation_errors=[{"code": "csp", "subject": "abc"}])
     client.force_login(incentives_admin)
