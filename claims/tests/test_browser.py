@@ -33,7 +33,9 @@ def sign_in(page: Page, live_server, user) -> None:
 
 def drop_files(page: Page, selector: str, files: dict[str, bytes]) -> None:
     """A real drop event on the box, carrying files made in the page."""
-    page.wait_for_load_state()  # the box's script is ready
+    # The box's script is ready. Asked of the document itself: after a download link was
+    # clicked, Playwright's own load state may wait for a navigation that never comes.
+    page.wait_for_function("document.readyState === 'complete'")
     transfer = page.evaluate_handle(
         """(files) => {
             const transfer = new DataTransfer();
@@ -155,7 +157,9 @@ def test_a_microsoft_365_claim_with_a_browsed_file(page: Page, live_server, worl
     page.get_by_role("button", name="Continue").click()
     poe = tmp_path / "statement-of-work.pdf"
     poe.write_bytes(PDF_BYTES)
-    page.wait_for_load_state()  # the box's script is ready
+    # The box's script is ready. Asked of the document itself: after a download link was
+    # clicked, Playwright's own load state may wait for a navigation that never comes.
+    page.wait_for_function("document.readyState === 'complete'")
     with page.expect_navigation():
         page.get_by_label("Proof of execution (PoE)").set_input_files(poe)
     expect(page.get_by_role("link", name="statement-of-work.pdf")).to_be_visible()
