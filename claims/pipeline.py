@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import Counter
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -33,10 +34,11 @@ from .events import EventAction
 from .lifecycle import (
     ClaimError,
     item_move,
+    items_move_from,
     lock_claim,
     lock_claims_in_order,
     record_event,
-    record_events,
+    record_event_rows,
     settle,
     transition,
     transition_many,
@@ -44,7 +46,6 @@ from .lifecycle import (
 from .models import (
     REVIEW_STATUSES,
     Claim,
-    ClaimEvent,
     ClaimItem,
     ClaimStatus,
     Comment,
@@ -470,12 +471,11 @@ def _claims_approve_batch(claim_ids: list[int], *, now: datetime.datetime) -> tu
         items = _items_by_claim([claim.pk for claim in claims])
         whole, aside = _approvable_whole(claims, items)
         one_by_one += aside
-        pending = [item for claim in whole for item in items[claim.pk]]
-        item_move(pending, ItemOutcome.APPROVED, now=now)
-        record_events(
-            ClaimEvent(
-                claim=claim, action=EventAction.ITEMS_APPROVED, data={"items": [item.pk for item in items[claim.pk]]}
-            )
+        items_move_from(
+            [item.pk for claim in whole for item in items[claim.pk]], ItemOutcome.PENDING, ItemOutcome.APPROVED, now=now
+        )
+        record_event_rows(
+            (claim, EventAction.ITEMS_APPROVED, "", "", "", {"items": [item.pk for item in items[claim.pk]]})
             for claim in whole
         )
         transition_many(
@@ -488,16 +488,26 @@ def _claims_approve_batch(claim_ids: list[int], *, now: datetime.datetime) -> tu
     return len(whole), sorted(one_by_one)
 
 
-def _items_by_claim(claim_ids: list[int]) -> dict[int, list[ClaimItem]]:
+class _Item(NamedTuple):
+    """What a set reads of an item: a tuple, not a model instance (thousands a set)."""
+
+    pk: int
+    claim_id: int
+    outcome: str
+    item_key: str
+    program: str
+
+
+def _items_by_claim(claim_ids: list[int]) -> dict[int, list[_Item]]:
     """Every item of these claims, by claim, in primary-key order (one query)."""
-    items: dict[int, list[ClaimItem]] = {claim_id: [] for claim_id in claim_ids}
-    fields = ("pk", "claim_id", "outcome", "item_key", "program")
-    for item in ClaimItem.objects.filter(claim_id__in=claim_ids).only(*fields).order_by("pk"):
+    items: dict[int, list[_Item]] = {claim_id: [] for claim_id in claim_ids}
+    rows = ClaimItem.objects.filter(claim_id__in=claim_ids).order_by("pk").values_list(*_Item._fields)
+    for item in map(_Item._make, rows):
         items[item.claim_id].append(item)
     return items
 
 
-def _approvable_whole(claims: list[Claim], items: dict[int, list[ClaimItem]]) -> tuple[list[Claim], list[int]]:
+def _approvable_whole(claims: list[Claim], items: dict[int, list[_Item]]) -> tuple[list[Claim], list[int]]:
     """Split locked due claims into those whose every undecided item is pending and free
     (approving them approves the claim, as `claim_approve_if_due` would) and the IDs of the
     others. `items` keeps only the pending items of the first."""
@@ -612,19 +622,17 @@ def _claims_items_end_batch(item_ids_by_claim: dict[int, list[int]], *, now: dat
         one_by_one = [claim_id for claim_id in claim_ids if claim_id not in locked]
         items = _items_by_claim(sorted(locked))
         ending = {claim_id: set(item_ids) for claim_id, item_ids in item_ids_by_claim.items()}
-        dead = [
-            item
+        dead = {
+            item.pk
             for claim in claims
             for item in items[claim.pk]
             if item.pk in ending[claim.pk] and item.outcome == ItemOutcome.APPROVED
-        ]
-        item_move(dead, ItemOutcome.ENDED, now=now)
-        touched = {item.claim_id for item in dead}
+        }
+        items_move_from(sorted(dead), ItemOutcome.APPROVED, ItemOutcome.ENDED, now=now)
+        touched = {claim.pk for claim in claims if ending[claim.pk] & dead}
         reason = _("The subscription is no longer active or in grace.")
-        record_events(
-            ClaimEvent(
-                claim=claim, action=EventAction.ITEM_ENDED, reason=reason, data={"items": item_ids_by_claim[claim.pk]}
-            )
+        record_event_rows(
+            (claim, EventAction.ITEM_ENDED, "", "", reason, {"items": item_ids_by_claim[claim.pk]})
             for claim in claims
             if claim.pk in touched
         )
@@ -632,7 +640,8 @@ def _claims_items_end_batch(item_ids_by_claim: dict[int, list[int]], *, now: dat
         last = [
             claim
             for claim in claims
-            if claim.pk in touched and not any(item.outcome == ItemOutcome.APPROVED for item in items[claim.pk])
+            if claim.pk in touched
+            and not any(item.outcome == ItemOutcome.APPROVED and item.pk not in dead for item in items[claim.pk])
         ]
         transition_many(last, ClaimStatus.ENDED, action=EventAction.ENDED, reason=reason)
     return len(dead), one_by_one
