@@ -11,12 +11,15 @@ with the clock, never held by the broker.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
@@ -399,6 +402,8 @@ SUBSCRIPTIONS_PER_QUERY = 10_000
 # that round trips and commits are a small part of the cost, few enough that the locks are
 # brief (a set of 2,000 takes about a second; an opt-out of one of its claims waits that long).
 BATCH = 2_000
+# Sets decided at once (`_in_sets`), each on its own connection.
+SET_WORKERS = 2
 
 
 def claims_due_for_approval(*, now: datetime.datetime | None = None) -> list[int]:
@@ -425,23 +430,44 @@ def claims_approve_due(*, now: datetime.datetime | None = None) -> int:
     has a holder) goes through `claim_approve_if_due` one claim at a time, as it always has."""
     now = now or timezone.now()
     due = claims_due_for_approval(now=now)
-    approved = 0
-    for start in range(0, len(due), BATCH):
-        batch = due[start : start + BATCH]
+    return _in_sets(
+        functools.partial(_claims_approve_set, now=now), [due[i : i + BATCH] for i in range(0, len(due), BATCH)]
+    )
+
+
+def _claims_approve_set(batch: list[int], *, now: datetime.datetime) -> int:
+    try:
+        approved, one_by_one = _claims_approve_batch(batch, now=now)
+    except Exception:
+        # Whatever went wrong (a holder that appeared after the check, say) was rolled
+        # back with the set: each of its claims goes the one-claim way instead.
+        logger.warning("Periodic job approved: a set of claims went one by one.", exc_info=True)
+        approved, one_by_one = 0, batch
+    for claim_id in one_by_one:
         try:
-            approved_now, one_by_one = _claims_approve_batch(batch, now=now)
+            approved += claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED
         except Exception:
-            # Whatever went wrong (a holder that appeared after the check, say) was rolled
-            # back with the set: each of its claims goes the one-claim way instead.
-            logger.warning("Periodic job approved: a set of claims went one by one.", exc_info=True)
-            approved_now, one_by_one = 0, batch
-        approved += approved_now
-        for claim_id in one_by_one:
-            try:
-                approved += claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED
-            except Exception:
-                logger.exception("Periodic job approved: claim %s could not be approved; will retry.", claim_id)
+            logger.exception("Periodic job approved: claim %s could not be approved; will retry.", claim_id)
     return approved
+
+
+def _in_sets(decide: Callable[[list], int], sets: list[list]) -> int:
+    """`decide` each set, `SET_WORKERS` sets at a time, each worker a thread with its own
+    connection; the sum of what they return. A set waits on the database most of its time
+    (its claims' random index pages), which another set's work fills; SKIP LOCKED keeps two
+    sets' claims apart. One set at a time inside a caller's transaction, which every set
+    must see (and on SQLite, one writer at a time)."""
+    if SET_WORKERS < 2 or len(sets) < 2 or connection.in_atomic_block or connection.vendor != "postgresql":
+        return sum(map(decide, sets))
+
+    def worker(own_sets: list[list]) -> int:
+        try:
+            return sum(map(decide, own_sets))
+        finally:
+            connection.close()  # this thread's own
+
+    with ThreadPoolExecutor(max_workers=SET_WORKERS) as pool:
+        return sum(pool.map(worker, [sets[start::SET_WORKERS] for start in range(SET_WORKERS)]))
 
 
 def _claims_approve_batch(claim_ids: list[int], *, now: datetime.datetime) -> tuple[int, list[int]]:
@@ -580,27 +606,30 @@ def subscriptions_check(*, now: datetime.datetime | None = None) -> int:
     Approved claims are handled in sets of `BATCH` (`_claims_items_end_batch`); any other
     claim, or one locked at this moment, one at a time (`_claim_items_end`)."""
     now = now or timezone.now()
-    ended = 0
     by_claim: dict[int, list[int]] = {}
     for claim_id, item_id in _items_no_longer_live():
         by_claim.setdefault(claim_id, []).append(item_id)
     claim_ids = sorted(by_claim)
-    for start in range(0, len(claim_ids), BATCH):
-        batch = {claim_id: by_claim[claim_id] for claim_id in claim_ids[start : start + BATCH]}
-        try:
-            ended_now, one_by_one = _claims_items_end_batch(batch, now=now)
-        except Exception:
-            logger.warning("Periodic job ended: a set of claims went one by one.", exc_info=True)
-            ended_now, one_by_one = 0, list(batch)
-        ended += ended_now
-        for claim_id in one_by_one:
-            try:
-                ended += _claim_items_end(claim_id, by_claim[claim_id], now=now)
-            except Exception:
-                logger.exception("Periodic job ended: the items of claim %s could not be ended; will retry.", claim_id)
+    sets = [claim_ids[start : start + BATCH] for start in range(0, len(claim_ids), BATCH)]
+    ended = _in_sets(functools.partial(_claims_items_end_set, by_claim=by_claim, now=now), sets)
     LegacyAssociation.objects.filter(subscription__isnull=False, ended_at__isnull=True).exclude(
         subscription__status__in=LIVE_SUBSCRIPTION_STATUSES
     ).update(ended_at=now)
+    return ended
+
+
+def _claims_items_end_set(claim_ids: list[int], *, by_claim: dict[int, list[int]], now: datetime.datetime) -> int:
+    batch = {claim_id: by_claim[claim_id] for claim_id in claim_ids}
+    try:
+        ended, one_by_one = _claims_items_end_batch(batch, now=now)
+    except Exception:
+        logger.warning("Periodic job ended: a set of claims went one by one.", exc_info=True)
+        ended, one_by_one = 0, claim_ids
+    for claim_id in one_by_one:
+        try:
+            ended += _claim_items_end(claim_id, by_claim[claim_id], now=now)
+        except Exception:
+            logger.exception("Periodic job ended: the items of claim %s could not be ended; will retry.", claim_id)
     return ended
 
 

@@ -766,6 +766,41 @@ class TestTheTimerApprovesInSets:
         assert ClaimEvent.objects.filter(action="approved").count() == 4
 
 
+@pytest.mark.django_db(transaction=True)
+def test_sets_decided_by_two_workers_at_once_approve_and_end_every_claim_once(monkeypatch):
+    """Outside a transaction the sets run on `SET_WORKERS` connections at once (`_in_sets`):
+    every due claim is approved once, with its two events, and every dead item ended once."""
+    monkeypatch.setattr(pipeline, "BATCH", 2)
+    threads_used = set()
+    approve_set = pipeline._claims_approve_set
+
+    def approve_and_note_the_thread(batch, **kwargs):
+        threads_used.add(threading.get_ident())
+        return approve_set(batch, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_claims_approve_set", approve_and_note_the_thread)
+    claims = [validated_claim() for _ in range(7)]
+    after = DEADLINE_UTC + datetime.timedelta(days=1)
+
+    assert pipeline.claims_approve_due(now=after) == 7
+    assert pipeline.claims_approve_due(now=after) == 0
+    assert len(threads_used) == 2 and threading.get_ident() not in threads_used
+    for claim in claims:
+        claim.refresh_from_db()
+        assert (claim.status, claim.decided_at) == (ClaimStatus.APPROVED, after)
+        assert [event.action for event in claim.events.filter(action__in=("items_approved", "approved"))] == [
+            "items_approved",
+            "approved",
+        ]
+
+    Subscription = type(claims[0].items.get().subscription)
+    Subscription.objects.filter(claim_items__claim__in=claims).update(status=SubscriptionStatus.DELETED)
+    assert pipeline.subscriptions_check(now=LONG_AFTER) == 7
+    assert pipeline.subscriptions_check(now=LONG_AFTER) == 0
+    assert {type(claim).objects.get(pk=claim.pk).status for claim in claims} == {ClaimStatus.ENDED}
+    assert ClaimEvent.objects.filter(claim__in=claims, action="ended").count() == 7
+
+
 class TestSubscriptionChecks:
     def approved_claim(self):
         claim = validated_claim()
