@@ -784,7 +784,10 @@ def test_sets_decided_by_two_workers_at_once_approve_and_end_every_claim_once(mo
 
     assert pipeline.claims_approve_due(now=after) == 7
     assert pipeline.claims_approve_due(now=after) == 0
-    assert len(threads_used) == 2 and threading.get_ident() not in threads_used
+    if connection.vendor == "postgresql":
+        assert len(threads_used) == 2 and threading.get_ident() not in threads_used
+    else:  # SQLite has one writer at a time: the sets run here, one after the other
+        assert threads_used == {threading.get_ident()}
     for claim in claims:
         claim.refresh_from_db()
         assert (claim.status, claim.decided_at) == (ClaimStatus.APPROVED, after)
