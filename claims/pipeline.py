@@ -437,19 +437,29 @@ def claims_approve_due(*, now: datetime.datetime | None = None) -> int:
 
 
 def _claims_approve_set(batch: list[int], *, now: datetime.datetime) -> int:
+    def approve_alone(claim_id: int) -> int:
+        return claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED
+
+    return _decide_set(batch, functools.partial(_claims_approve_batch, now=now), approve_alone, job="approved")
+
+
+def _decide_set(
+    batch: list[int], decide_together: Callable[[list[int]], tuple[int, list[int]]], decide_alone, *, job: str
+) -> int:
+    """Decide a set of claims together; the claims it leaves aside, or all of them if it
+    failed (whatever went wrong, a holder that appeared after the check say, was rolled back
+    with the set), go one at a time. Returns what was decided (claims approved, items ended)."""
     try:
-        approved, one_by_one = _claims_approve_batch(batch, now=now)
+        decided, one_by_one = decide_together(batch)
     except Exception:
-        # Whatever went wrong (a holder that appeared after the check, say) was rolled
-        # back with the set: each of its claims goes the one-claim way instead.
-        logger.warning("Periodic job approved: a set of claims went one by one.", exc_info=True)
-        approved, one_by_one = 0, batch
+        logger.warning("Periodic job %s: a set of claims went one by one.", job, exc_info=True)
+        decided, one_by_one = 0, batch
     for claim_id in one_by_one:
         try:
-            approved += claim_approve_if_due(claim_id=claim_id, now=now) == ClaimStatus.APPROVED
+            decided += decide_alone(claim_id)
         except Exception:
-            logger.exception("Periodic job approved: claim %s could not be approved; will retry.", claim_id)
-    return approved
+            logger.exception("Periodic job %s: claim %s could not be decided; will retry.", job, claim_id)
+    return decided
 
 
 def _in_sets(decide: Callable[[list], int], sets: list[list]) -> int:
@@ -620,18 +630,13 @@ def subscriptions_check(*, now: datetime.datetime | None = None) -> int:
 
 
 def _claims_items_end_set(claim_ids: list[int], *, by_claim: dict[int, list[int]], now: datetime.datetime) -> int:
-    batch = {claim_id: by_claim[claim_id] for claim_id in claim_ids}
-    try:
-        ended, one_by_one = _claims_items_end_batch(batch, now=now)
-    except Exception:
-        logger.warning("Periodic job ended: a set of claims went one by one.", exc_info=True)
-        ended, one_by_one = 0, claim_ids
-    for claim_id in one_by_one:
-        try:
-            ended += _claim_items_end(claim_id, by_claim[claim_id], now=now)
-        except Exception:
-            logger.exception("Periodic job ended: the items of claim %s could not be ended; will retry.", claim_id)
-    return ended
+    def end_together(claim_ids: list[int]) -> tuple[int, list[int]]:
+        return _claims_items_end_batch({claim_id: by_claim[claim_id] for claim_id in claim_ids}, now=now)
+
+    def end_alone(claim_id: int) -> int:
+        return _claim_items_end(claim_id, by_claim[claim_id], now=now)
+
+    return _decide_set(claim_ids, end_together, end_alone, job="ended")
 
 
 def _claims_items_end_batch(item_ids_by_claim: dict[int, list[int]], *, now: datetime.datetime):
