@@ -10,7 +10,7 @@ statuses, one item each, a ninth of them under review with an opt-out deadline i
 and a ninth approved. It then makes D of the claims under review due (their deadline a
 minute ago) and D approved items' subscriptions disabled, and times, in this process:
 
-- `claims_approve_due()`: the timer's pass (select the due claims, approve each one);
+- `claims_approve_due()`: the timer's pass (select the due claims, approve them in sets);
 - `subscriptions_check()`: the approved items nothing live backs any more end;
 
 and the two selections alone (the queries that find what is due), with the plan PostgreSQL
