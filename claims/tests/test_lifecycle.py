@@ -119,6 +119,62 @@ def test_record_events_refuses_an_action_history_does_not_know():
     assert not ClaimEvent.objects.filter(action="made_up").exists()
 
 
+def test_event_rows_are_written_and_announced_together_as_record_events_writes_events():
+    from claims import signals
+
+    first, second = ClaimFactory(), ClaimFactory()
+    rows = [
+        (first, "items_approved", "", "", "", {"items": [1, 2]}),
+        (second, "approved", ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED, "The opt-out period ended.", {}),
+    ]
+    announced = []
+
+    def receiver(sender, *, events, **kwargs):
+        announced.append(events)
+
+    signals.claim_events_recorded.connect(receiver)
+    try:
+        with transaction.atomic():
+            events = lifecycle.record_event_rows(rows)
+    finally:
+        signals.claim_events_recorded.disconnect(receiver)
+
+    assert announced == [events]
+    assert [(event.claim, event.action, event.data) for event in events] == [
+        (first, "items_approved", {"items": [1, 2]}),
+        (second, "approved", {}),
+    ]
+    stored = ClaimEvent.objects.filter(pk__in=[event.pk for event in events]).order_by("pk")
+    fields = ("claim", "action", "from_status", "to_status", "reason", "data")
+    assert list(stored.values_list(*fields)) == [(claim.pk, *rest) for claim, *rest in rows]
+    assert [event.created_at for event in stored] == [event.created_at for event in events]
+
+
+def test_event_rows_refuse_an_action_history_does_not_know():
+    with pytest.raises(ValueError), transaction.atomic():
+        lifecycle.record_event_rows([(ClaimFactory(), "made_up", "", "", "", {})])
+    assert not ClaimEvent.objects.filter(action="made_up").exists()
+
+
+def test_items_moved_as_a_set_move_together_or_not_at_all_when_one_is_no_longer_as_read():
+    claim = ClaimFactory()
+    read_pending = [SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.PENDING) for _ in range(2)]
+    ClaimItem.objects.filter(pk=read_pending[1].pk).update(outcome=ItemOutcome.CONTESTED)  # moved since read
+    ids = [item.pk for item in read_pending]
+
+    with transaction.atomic():
+        with pytest.raises(RuntimeError):
+            lifecycle.items_move_from(ids, ItemOutcome.PENDING, ItemOutcome.APPROVED, now=NOW)
+        assert list(ClaimItem.objects.filter(pk__in=ids).order_by("pk").values_list("outcome", flat=True)) == [
+            ItemOutcome.PENDING,
+            ItemOutcome.CONTESTED,
+        ]
+        lifecycle.items_move_from(ids[:1], ItemOutcome.PENDING, ItemOutcome.APPROVED, now=NOW)
+    assert ClaimItem.objects.filter(pk=ids[0]).values_list("outcome", "decided_at").get() == (ItemOutcome.APPROVED, NOW)
+    with pytest.raises(ValueError), transaction.atomic():
+        lifecycle.items_move_from(ids[:1], ItemOutcome.APPROVED, ItemOutcome.PENDING, now=NOW)
+
+
 def test_every_app_told_of_one_event_is_told_of_events_recorded_together():
     from claims import signals
 
