@@ -41,6 +41,7 @@ from claims.services import ClaimProblems, ClaimStart, ProductChoice
 from claims.validation import Problem
 from claims.wizard import competing_message
 from cpor import access
+from cpor.periodic import each_on_its_own
 from tenants.models import Product, SolutionArea, Subscription, Workload
 
 from . import csvfile
@@ -214,14 +215,13 @@ def bulk_uploads_resume(*, now: datetime.datetime | None = None) -> int:
     waiting = BulkUpload.objects.filter(status=UploadStatus.QUEUED, created_at__lte=now - QUEUED_GRACE)
     stale = BulkUpload.objects.filter(status=UploadStatus.RUNNING, heartbeat_at__lte=now - STALE_AFTER)
     ids = list(waiting.values_list("pk", flat=True)) + list(stale.values_list("pk", flat=True))
-    handled = 0
-    for upload_id in ids:
-        try:
-            handled += bulk_upload_process(upload_id=upload_id, now=now)
-        except Exception:
-            # One upload that fails never holds up the others; it is tried again next pass.
-            logger.exception("Periodic job bulk_uploads: upload %s failed; will retry.", upload_id)
-    return handled
+    # One upload that fails never holds up the others; it is tried again next pass.
+    return each_on_its_own(
+        ids,
+        lambda upload_id: bulk_upload_process(upload_id=upload_id, now=now),
+        failure="Periodic job bulk_uploads: upload %s failed; will retry.",
+        log=logger,
+    )
 
 
 @dataclass

@@ -19,6 +19,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from cpor import outbox, tasking
+from cpor.periodic import each_on_its_own
 
 from . import deadlines
 from .events import EventAction
@@ -246,15 +247,14 @@ def _send_customer_notice(claim: Claim, recipient: str, *, message_id: str) -> N
 def customer_emails_retry() -> int:
     """Send every customer notice still unsent (the broker was down, SMTP failed) of the
     claims in review."""
-    sent = 0
     claim_ids = set(
         CustomerEmail.objects.on_reviewers_desk()
         .filter(outbox.due(timezone.now()), purpose=CustomerEmail.Purpose.OPT_OUT_NOTICE)
         .values_list("claim_id", flat=True)
     )
-    for claim_id in claim_ids:
-        try:
-            sent += customer_emails_send(claim_id=claim_id)
-        except Exception:
-            logger.exception("Customer email of claim %s could not be sent; will retry.", claim_id)
-    return sent
+    return each_on_its_own(
+        claim_ids,
+        lambda claim_id: customer_emails_send(claim_id=claim_id),
+        failure="Customer email of claim %s could not be sent; will retry.",
+        log=logger,
+    )

@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from cpor.periodic import each_on_its_own
 from tenants.models import (
     LIVE_SUBSCRIPTION_STATUSES,
     LegacyAssociation,
@@ -236,12 +237,16 @@ def claims_validate_set(*, size: int = SET_SIZE) -> tuple[int, int]:
                 passed.append(claim)
         _transition_to_under_review(passed)
         notices.queue_customer_notices_of_many(passed)
-    validated = len(claims) - len(one_by_one)
-    for claim_id in one_by_one:
-        try:
-            validated += claim_validate(claim_id=claim_id) is not None
-        except Exception:
-            logger.exception("Claim %s could not be validated; it stays Submitted.", claim_id)
+    validated = (
+        len(claims)
+        - len(one_by_one)
+        + each_on_its_own(
+            one_by_one,
+            lambda claim_id: claim_validate(claim_id=claim_id) is not None,
+            failure="Claim %s could not be validated; it stays Submitted.",
+            log=logger,
+        )
+    )
     logger.info("Validated %s of a set of %s claims.", validated, len(claims))
     return len(claims), validated
 
@@ -454,12 +459,9 @@ def _decide_set(
     except Exception:
         logger.warning("Periodic job %s: a set of claims went one by one.", job, exc_info=True)
         decided, one_by_one = 0, batch
-    for claim_id in one_by_one:
-        try:
-            decided += decide_alone(claim_id)
-        except Exception:
-            logger.exception("Periodic job %s: claim %s could not be decided; will retry.", job, claim_id)
-    return decided
+    return decided + each_on_its_own(
+        one_by_one, decide_alone, failure=f"Periodic job {job}: claim %s could not be decided; will retry.", log=logger
+    )
 
 
 def _in_sets(decide: Callable[[list], int], sets: list[list]) -> int:
@@ -713,12 +715,9 @@ def claims_validate_submitted() -> int:
     that fails (a tenant's time zone no longer exists, say) is logged and stays Submitted for
     the reviewers; the others go on. Returns the claims that moved out of Submitted."""
     ids = list(Claim.objects.filter(status=ClaimStatus.SUBMITTED).order_by("pk").values_list("pk", flat=True))
-    validated = 0
-    for claim_id in ids:
-        try:
-            moved = claim_validate(claim_id=claim_id) is not None
-        except Exception:
-            logger.exception("Periodic job validated: claim %s could not be validated; it stays Submitted.", claim_id)
-            continue
-        validated += moved
-    return validated
+    return each_on_its_own(
+        ids,
+        lambda claim_id: claim_validate(claim_id=claim_id) is not None,
+        failure="Periodic job validated: claim %s could not be validated; it stays Submitted.",
+        log=logger,
+    )
