@@ -14,7 +14,17 @@ from django.utils.translation import gettext_lazy as _
 
 from cpor.models import User
 from tenants.identifiers import normalise_domain, parse_guid
-from tenants.models import Channel, Domain, Product, SolutionArea, Subscription, Tenant, Workload
+from tenants.models import (
+    LIVE_SUBSCRIPTION_STATUSES,
+    Channel,
+    Domain,
+    LegacyAssociation,
+    Product,
+    SolutionArea,
+    Subscription,
+    Tenant,
+    Workload,
+)
 
 from .models import OPEN_STATUSES, ClaimItem, ItemOutcome
 
@@ -132,13 +142,15 @@ def is_on_verified_domain(address: str, domain_names) -> bool:
     return bool(domain) and any(domain == name or domain.endswith("." + name) for name in domain_names)
 
 
+# Who may be a claim's partner contact, besides belonging to the partner (`partner_contact_users`).
+MAY_BE_PARTNER_CONTACT = Q(is_active=True, is_staff=False, is_superuser=False)
+
+
 def partner_contact_users(partner):
     """The users a claim's partner contact may be: active users with an active membership of
     the partner (vendor staff never act as a partner). Vendor mail about a claim goes to this
     address, so it is never an arbitrary third party's."""
-    return User.objects.filter(
-        membership__partner=partner, is_active=True, is_staff=False, is_superuser=False
-    ).order_by("email")
+    return User.objects.filter(MAY_BE_PARTNER_CONTACT, membership__partner=partner).order_by("email")
 
 
 def is_partner_contact_email(partner, address: str) -> bool:
@@ -174,14 +186,14 @@ def partner_contact_problems(*, partner, partner_email: str) -> list[Problem]:
     return []
 
 
-def claim_contact_problems(claim, tenant: Tenant, *, domain_names: list[str] | None = None) -> list[Problem]:
-    """Every contact rule, for a claim as it is stored (the background validation)."""
+def claim_contact_problems(claim, tenant: Tenant) -> list[Problem]:
+    """Every contact rule, for a claim as it is stored (the background validation applies the
+    same rules to what `claims_facts` read: `submitted_claim_problems`)."""
     return contact_problems(
         tenant=tenant,
         customer_email=claim.customer_contact_email,
         technical_email=claim.technical_contact_email,
         needs_technical=claim.needs_technical_contact,
-        domain_names=domain_names,
     ) + partner_contact_problems(partner=claim.partner, partner_email=claim.partner_contact_email)
 
 
@@ -234,7 +246,7 @@ def tenant_workloads(tenant: Tenant):
     return Workload.objects.filter(
         products__solution_area=SolutionArea.MICROSOFT_365,
         products__subscriptions__tenant=tenant,
-        products__subscriptions__status__in=("active", "in_grace"),
+        products__subscriptions__status__in=LIVE_SUBSCRIPTION_STATUSES,
     ).distinct()
 
 
@@ -267,12 +279,10 @@ def legacy_holders(*, item_key: str, subscription=None):
     Dynamics 365 and Power BI associations stay valid until their subscription ends;
     Microsoft 365 ones hold nothing (they must be re-associated by a claim).
     """
-    from tenants.models import LegacyAssociation
-
     if subscription is None:
         return LegacyAssociation.objects.none()
     return LegacyAssociation.objects.filter(
-        subscription=subscription, ended_at__isnull=True, subscription__status__in=("active", "in_grace")
+        subscription=subscription, ended_at__isnull=True, subscription__status__in=LIVE_SUBSCRIPTION_STATUSES
     )
 
 
@@ -413,10 +423,8 @@ def _legacy_holders(items: list[ClaimItem]) -> dict[int, set[int]]:
     subscriptions = {item.subscription_id for item in items if item.subscription_id}
     if not subscriptions:
         return {}
-    from tenants.models import LegacyAssociation
-
     rows = LegacyAssociation.objects.filter(
-        subscription_id__in=subscriptions, ended_at__isnull=True, subscription__status__in=("active", "in_grace")
+        subscription_id__in=subscriptions, ended_at__isnull=True, subscription__status__in=LIVE_SUBSCRIPTION_STATUSES
     ).values_list("subscription_id", "partner_id")
     found: dict[int, set[int]] = {}
     for subscription_id, partner in rows:
@@ -434,7 +442,7 @@ def _partner_contacts_that_are_users(claims) -> set[tuple[int, str]]:
             match |= Q(membership__partner_id=partner, email__iexact=address)
     if not match:
         return set()
-    users = User.objects.filter(match, is_active=True, is_staff=False, is_superuser=False)
+    users = User.objects.filter(match, MAY_BE_PARTNER_CONTACT)
     return {(partner, email.upper()) for partner, email in users.values_list("membership__partner_id", "email")}
 
 
@@ -444,7 +452,7 @@ def _live_workloads(tenant_ids) -> dict[int, set[int]]:
         Workload.objects.filter(
             products__solution_area=SolutionArea.MICROSOFT_365,
             products__subscriptions__tenant__in=tenant_ids,
-            products__subscriptions__status__in=("active", "in_grace"),
+            products__subscriptions__status__in=LIVE_SUBSCRIPTION_STATUSES,
         )
         .values_list("products__subscriptions__tenant_id", "pk")
         .distinct()
