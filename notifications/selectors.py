@@ -23,7 +23,12 @@ def notifications_of(user) -> QuerySet[Notification]:
 
 
 def unread_count(user) -> int:
-    return notifications_of(user).filter(read_at__isnull=True).count()
+    """The badge of every partner page: the same rows as notifications_of's unread ones, counted
+    without building (and then dropping) its joins and prefetches on each request."""
+    partner = access.partner_of(user)
+    if partner is None:
+        return 0
+    return Notification.objects.filter(user=user, claim__partner=partner, read_at__isnull=True).count()
 
 
 def notification_get_for_user(user, pk) -> Notification:

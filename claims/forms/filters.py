@@ -31,7 +31,8 @@ class ClaimFilterForm(forms.Form):
         self.fields["status"].choices = everything + list(ClaimStatus.choices)
         self.fields["solution_area"].choices = everything + list(SolutionArea.choices)
         self.fields["activity"].choices = everything + list(Activity.choices)
-        self.fields["mpn"].choices = everything + [(m.mpn_id, m.mpn_id) for m in selectors.mpn_ids_of(user)]
+        numbers = selectors.mpn_ids_of(user).values_list("mpn_id", flat=True)
+        self.fields["mpn"].choices = everything + [(number, number) for number in numbers]
 
     def filters(self) -> selectors.ClaimFilters:
         # A bad value in one field (a stale link, a tampered URL) drops that filter, not the others.

@@ -185,3 +185,21 @@ def test_the_list_reads_in_french(login, partner):
 
     assert "Tout marquer comme lu" in page
     assert "La revendication a été soumise" in page
+
+
+def test_the_badge_counts_the_users_own_unread_notifications_of_their_partner_only(login, partner):
+    from notifications.selectors import unread_count
+
+    user = partner_user(partner, Role.INCENTIVES_USER)
+    colleague = partner_user(partner, Role.BILLING_ADMIN)
+    notified_claim(partner)
+    read = notified_claim(partner)
+    Notification.objects.filter(user=user, claim=read).update(read_at=datetime.datetime.now(datetime.UTC))
+    # A notification about another partner's claim (the user's former partner, say) is no
+    # longer theirs to see, so it is not counted either.
+    elsewhere = ClaimFactory()
+    Notification.objects.create(user=user, claim=elsewhere, event=elsewhere.events.create(action="submitted"))
+
+    assert unread_count(user) == 1
+    assert unread_count(colleague) == 2
+    assert login(user).get(LIST).context["unread_notifications"] == 1
