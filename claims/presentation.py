@@ -9,8 +9,10 @@ say the same thing.
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
+from django.utils import dateformat
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 from django.utils.timezone import get_current_timezone, get_current_timezone_name, localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -171,6 +173,31 @@ def format_moment(moment, *, time_zone: str | None = None, style: str = "DATETIM
     no zone of their own."""
     zone = ZoneInfo(time_zone) if time_zone else get_current_timezone()
     return f"{date_format(localtime(moment, zone), style)} ({time_zone or get_current_timezone_name()})"
+
+
+class ShortDates:
+    """Moments as the day they fall on in the reader's zone, in the short date format of
+    lists: the template's `|date:"SHORT_DATE_FORMAT"`, with each day formatted once a page
+    rather than once a row (a table of fifty rows shows a handful of days)."""
+
+    def __init__(self):
+        self.zone = get_current_timezone()
+        self.format = get_format("SHORT_DATE_FORMAT")
+        self.days: dict = {}
+
+    def __call__(self, moment, missing: str = "") -> str:
+        if moment is None:
+            return missing
+        day = moment.astimezone(self.zone).date()
+        text = self.days.get(day)
+        if text is None:
+            text = self.days[day] = dateformat.format(day, self.format)
+        return text
+
+
+def claim_url_prefix() -> str:
+    """The claim page's URL up to the claim ID: a table reverses it once, not once a row."""
+    return reverse("claims:detail", args=[0])[: -len("0/")]
 
 
 def validation_messages(claim) -> list[str]:

@@ -12,8 +12,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import dateformat, timezone
-from django.utils.formats import get_format
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
@@ -133,16 +132,14 @@ def claim_list(request):
 
 def _list_cells() -> dict:
     """What every row of the list shares, worked out once: the labels in the request's
-    language (escaped), the time zone, the date format and the claim page's URL up to the
-    claim ID."""
+    language (escaped), the dates (each day formatted once) and the claim page's URL up to
+    the claim ID."""
     return {
         "status": {value: _escape(str(label)) for value, label in ClaimStatus.choices},
         "activity": {value: _escape(str(label)) for value, label in Activity.choices},
         "solution_area": {value: _escape(str(label)) for value, label in SolutionArea.choices},
-        "zone": timezone.get_current_timezone(),
-        "date_format": get_format("SHORT_DATE_FORMAT"),
-        "dates": {},
-        "detail_url": _escape(reverse("claims:detail", args=[0])[: -len("0/")]),
+        "date": presentation.ShortDates(),
+        "detail_url": _escape(presentation.claim_url_prefix()),
         "mpn_label": _escape(_("MPN ID")),
     }
 
@@ -166,16 +163,6 @@ def _escape(text: str) -> str:
     """django.utils.html.escape's escaping (it calls this very function) for plain strings,
     without its lazy-string check and SafeString per value: some 300 values a page."""
     return html.escape(text)
-
-
-def _list_date(value, cells) -> str:
-    if value is None:
-        return "—"
-    day = value.astimezone(cells["zone"]).date()
-    text = cells["dates"].get(day)
-    if text is None:
-        text = cells["dates"][day] = dateformat.format(day, cells["date_format"])
-    return text
 
 
 def _list_row(claim, items: list[tuple[str, str]], cells) -> str:
@@ -205,8 +192,8 @@ def _list_row(claim, items: list[tuple[str, str]], cells) -> str:
             items=shown,
             badge=presentation.STATUS_BADGES[claim.status],
             status=cells["status"].get(claim.status) or _escape(claim.status),
-            created=_list_date(claim.created_at, cells),
-            submitted=_list_date(claim.submitted_at, cells),
+            created=cells["date"](claim.created_at, missing="—"),
+            submitted=cells["date"](claim.submitted_at, missing="—"),
         )
     )
 

@@ -198,6 +198,49 @@ def test_page_shows_the_same_rows_in_one_query_for_the_rows(
     assert "Exchange Online" in page and "Dynamics 365 Sales" in page and "Microsoft Teams" not in page
 
 
+def test_each_row_links_its_customer_and_claim_and_escapes_what_it_shows(login, incentives_admin, world):
+    world["contoso"].name = '<script>alert("x")</script>'
+    world["contoso"].save(update_fields=["name"])
+
+    page = login(incentives_admin).get(USAGE).content.decode()
+
+    tenant, claim_url = world["contoso"].tenant_id, reverse("claims:detail", args=[world["m365"].pk])
+    assert (
+        f'<tr><td>2026-03</td><td><a href="?tenant={tenant}">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</a></td>'
+        f'<td><code>{tenant}</code></td><td>Exchange Online</td><td class="text-end">103</td>'
+        f'<td class="text-end">200</td><td><a href="{claim_url}">#{world["m365"].pk}</a></td><td>1234567</td>'
+        "<td>01/15/2026</td><td>OSU-M365</td></tr>"
+    ) in page
+    assert "<script>alert" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        ("en", ['<th scope="col">Associated on</th>', "<td>01/15/2026</td><td>Revenue association</td>"]),
+        ("fr", ['<th scope="col">Associé le</th>', "<td>15/01/2026</td><td>Association de chiffre d’affaires</td>"]),
+    ],
+)
+def test_the_table_reads_in_each_readers_language(login, partner, world, language, texts):
+    ClaimItem.objects.filter(pk=world["sales_item"].pk).update(program="")  # a Revenue association item
+
+    page = login(partner_user(partner, Role.INCENTIVES_USER, language=language)).get(USAGE).content.decode()
+
+    assert all(text in page for text in texts)
+
+
+def test_the_page_costs_the_same_queries_for_two_rows_or_six(login, incentives_admin, world):
+    client = login(incentives_admin)
+    client.get(USAGE)
+    with CaptureQueriesContext(connection) as two_rows:
+        few = client.get(USAGE, {"month_to": "2026-01"})
+    with CaptureQueriesContext(connection) as six_rows:
+        many = client.get(USAGE)
+
+    assert (len(few.context["rows"]), len(many.context["rows"])) == (2, 6)
+    assert len(two_rows) == len(six_rows)
+
+
 def test_filters_by_customer_and_month_range(login, incentives_admin, world):
     client = login(incentives_admin)
 
