@@ -486,6 +486,11 @@ def test_more_poe_when_a_reviewer_asks(client, incentives_admin, mpn):
     client.force_login(incentives_admin)
     page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
     assert "poe-upload" in page
+    assert '<label for="id_files" class="form-label requiredField">Proof of execution (PoE)' in page
+    assert (
+        '<input type="file" name="files" class="form-control" accept=".pdf,.docx,.xlsx,.png,.jpg,.jpeg" multiple'
+        ' id="id_files" required aria-describedby="id_files_helptext">'
+    ) in page
     client.post(reverse("claims:proof_add", args=[claim.pk]), {"files": SimpleUploadedFile("more.pdf", PDF_BYTES)})
     claim.refresh_from_db()
     assert claim.proofs.count() == 1 and claim.status == ClaimStatus.UNDER_REVIEW

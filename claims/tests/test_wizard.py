@@ -446,6 +446,22 @@ class TestLaterSteps:
         )
         assert not ProofOfExecution.objects.exists()
 
+    def test_each_refused_file_is_named_under_the_field_and_tied_to_it(self, admin_client, world):
+        claim = create_draft(admin_client, world)
+        executable = b"MZ" + b"\x00" * 99
+        response = admin_client.post(
+            reverse("claims:draft_proof", args=[claim.pk]),
+            {"files": [SimpleUploadedFile("a<b>.pdf", executable), SimpleUploadedFile("c.pdf", executable)]},
+        )
+        page = text(response)
+        assert (
+            '<input type="file" name="files" class="form-control is-invalid" accept=".pdf,.docx,.xlsx,.png,.jpg,.jpeg"'
+            ' multiple id="id_files" required aria-invalid="true" aria-describedby="id_files_helptext id_files_error">'
+        ) in page
+        assert '<span id="error_1_id_files"><strong>a&lt;b&gt;.pdf isn&#x27;t an accepted kind of file.' in page
+        assert '<span id="error_2_id_files"><strong>c.pdf isn&#x27;t an accepted kind of file.' in page
+        assert '<div id="id_files_helptext" class="form-text">PDF, Word (.docx), Excel (.xlsx)' in page
+
     def test_a_drafts_file_can_be_removed(self, admin_client, world):
         claim = create_draft(admin_client, world)
         admin_client.post(
