@@ -44,7 +44,7 @@ from .forms import (
 from .lifecycle import ClaimError
 from .models import ACTIVITY_PROGRAMS, ClaimStatus
 from .services import ClaimProblems
-from .views import comment_save
+from .views import comment_cards, comment_save
 
 STEP_LABELS = [
     gettext_lazy("MPN ID and customer"),
@@ -448,12 +448,14 @@ def draft_submit(request, claim):
         comment_form = CommentForm(request.POST)
         if comment_save(request, claim, comment_form):
             return redirect("claims:draft_submit", claim.pk)
+    comments = presentation.comment_entries(selectors.comments_visible_to(request.user, claim))
     return _step_page(
         request,
         7,
         claim,
         comment_form=comment_form,
-        comments=presentation.comment_entries(selectors.comments_visible_to(request.user, claim)),
+        comments=comments,
+        comment_cards=comment_cards(comments),
         groups=selectors.claim_items_grouped(claim),
         proofs=selectors.claim_proofs(claim),
         missing=services.claim_missing_for_submission(claim),

@@ -385,6 +385,53 @@ def test_history_shows_every_event_with_time_actor_and_change(client, incentives
     assert "Opt-out deadline: Dec. 1, 2026" in page
 
 
+def test_history_and_comments_escape_what_people_typed_and_keep_its_line_breaks(client, incentives_admin, claim):
+    ClaimEvent.objects.create(
+        claim=claim, action="submitted", from_status="draft", to_status="submitted", reason="<b>Because</b>"
+    )
+    Comment.objects.create(claim=claim, author=incentives_admin, body="<script>alert(1)</script>\r\nSecond & last")
+    client.force_login(incentives_admin)
+
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+
+    history = page.split('id="history-table"')[1]
+    assert (
+        "<td>System</td><td>Claim submitted</td><td><div>Draft → Submitted</div>"
+        '<div class="small text-body-secondary">&lt;b&gt;Because&lt;/b&gt;</div></td></tr>'
+    ) in history
+    assert '<div class="comment-body">&lt;script&gt;alert(1)&lt;/script&gt;<br>Second &amp; last</div>' in page
+    assert f'<div class="small text-body-secondary">{incentives_admin.email} · ' in page
+    assert "<script>alert" not in page and "<b>Because" not in page
+
+
+def test_history_and_comments_read_in_french(client, partner, claim):
+    ClaimEvent.objects.create(claim=claim, action="submitted", from_status="draft", to_status="submitted")
+    Comment.objects.create(claim=claim, author=UserFactory(is_staff=True), body="Merci")
+    client.force_login(partner_user(partner, Role.BILLING_ADMIN, language="fr"))
+
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+
+    assert "<td>Système</td><td>Revendication envoyée</td><td><div>Brouillon → Soumise</div></td>" in page
+    assert '<div class="small text-body-secondary">Réviseur · ' in page
+    assert '<div class="comment-body">Merci</div>' in page
+
+
+def test_the_claim_page_costs_the_same_queries_however_long_its_history(client, incentives_admin, claim):
+    client.force_login(incentives_admin)
+    url = reverse("claims:detail", args=[claim.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as short:
+        client.get(url)
+    for number in range(10):
+        ClaimEvent.objects.create(claim=claim, actor=incentives_admin, action="comment_added")
+        Comment.objects.create(claim=claim, author=UserFactory(), body=f"Comment {number}")
+    with CaptureQueriesContext(connection) as long:
+        page = client.get(url).content.decode()
+
+    assert page.count('class="card mb-2 comment"') == 10
+    assert len(long) == len(short)
+
+
 def test_every_time_on_the_claim_page_names_its_zone(client, incentives_admin, claim):
     import datetime
     import re
