@@ -84,6 +84,14 @@ def usage_charts(rows) -> tuple[list[UsageChart], int]:
         group["users"][row["month"]] = row["monthly_active_users"]
         group["units"][row["month"]] = row["paid_available_units"]
     labels = [month.strftime("%Y-%m") for month in months]
+    # What every chart says alike, translated once a page rather than once a chart.
+    title = _("%(customer)s, %(workload)s: monthly active users and paid available units")
+    description = (
+        _("From %(first)s to %(last)s; the figures are in the table.") % {"first": labels[0], "last": labels[-1]}
+        if labels
+        else ""
+    )
+    users_name, units_name = _("Monthly active users"), _("Paid available units")
     charts = []
     for number, ((_tenant, workload), group) in enumerate(list(groups.items())[:MAX_CHARTS]):
         users = [group["users"].get(month) for month in months]
@@ -94,14 +102,12 @@ def usage_charts(rows) -> tuple[list[UsageChart], int]:
                 workload=workload,
                 svg=line_chart(
                     chart_id=f"usage-chart-{number}",
-                    title=_("%(customer)s, %(workload)s: monthly active users and paid available units")
-                    % {"customer": group["customer"], "workload": workload},
-                    description=_("From %(first)s to %(last)s; the figures are in the table.")
-                    % {"first": labels[0], "last": labels[-1]},
+                    title=title % {"customer": group["customer"], "workload": workload},
+                    description=description,
                     labels=labels,
                     series=[
-                        Series(_("Monthly active users"), users),
-                        Series(_("Paid available units"), [group["units"].get(month) for month in months]),
+                        Series(users_name, users),
+                        Series(units_name, [group["units"].get(month) for month in months]),
                     ],
                 ),
                 first_users=known[0] if known else None,
