@@ -173,7 +173,7 @@ def usage_list(request):
             "claim": claim,
             "page": page,
             "rows": rows,
-            "table_rows": usage_table_rows(rows),
+            "usage_table_rows": usage_table_rows(rows),
             "charts": charts,
             "charts_left_out": charts_left_out,
             "page_query": urlencode(params),
