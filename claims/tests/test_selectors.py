@@ -49,6 +49,23 @@ class TestList:
             found = selectors.claim_list_visible_to(incentives_admin, ClaimFilters(q=text))
             assert list(found) == [target], text
 
+    def test_text_of_several_words_must_be_found_whole_not_word_by_word(self, mpn, incentives_admin):
+        # Looked up by its longest word in the indexes, the text must then be held whole.
+        target = own_claim(mpn, name="Teams adoption", tenant=TenantFactory(domains=["fabrikam-223fcd-101.example"]))
+        own_claim(mpn, name="Adoption of Teams", tenant=TenantFactory(domains=["fabrikam-223fcd-7.example"]))
+        own_claim(mpn, name="Other", tenant=TenantFactory(domains=["223fcd-fabrikam-101.example"]))
+        for text in ("rikam-223fcd-101", "RIKAM-223FCD-101.EX", "teams ADOPTION", "ms ado", "Teams adoption"):
+            found = selectors.claim_list_visible_to(incentives_admin, ClaimFilters(q=text))
+            assert list(found) == [target], text
+        for text in ("223fcd-101-rikam", "adoption teams", "teams  adoption", "fab_rikam"):
+            assert not selectors.claim_list_visible_to(incentives_admin, ClaimFilters(q=text)).exists(), text
+
+    def test_wildcards_in_the_text_are_plain_characters(self, mpn, incentives_admin):
+        target = own_claim(mpn, name="50% off_deal")
+        own_claim(mpn, name="500 offXdeal")
+        for text in ("50% off_deal", "% off_", "0% o"):
+            assert list(selectors.claim_list_visible_to(incentives_admin, ClaimFilters(q=text))) == [target], text
+
     def test_a_number_is_a_claim_id_not_part_of_a_name(self, mpn, incentives_admin):
         named = own_claim(mpn, name="Rollout 2024")
         target = own_claim(mpn)
