@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from claims import selectors, services, usage
 from claims.models import Claim, ClaimItem, ItemOutcome
@@ -134,11 +135,15 @@ class TestTheItemsPartner:
         assert stored_partner(item) == item.claim.partner_id
 
     def test_the_usage_page_reads_only_the_partners_approved_items(self, incentives_admin, mpn):
-        mine = SubscriptionItemFactory(claim=ClaimFactory(partner=mpn.partner, mpn=mpn), outcome=ItemOutcome.APPROVED)
-        SubscriptionItemFactory(claim=ClaimFactory(partner=mpn.partner, mpn=mpn))  # pending
-        SubscriptionItemFactory(outcome=ItemOutcome.APPROVED)  # another partner's
-        items = usage.usage_rows_visible_to(incentives_admin).items
-        assert list(items.values_list("pk", flat=True)) == [mine.pk]
+        approved = {"outcome": ItemOutcome.APPROVED, "decided_at": timezone.now()}
+        mine = SubscriptionItemFactory(claim=ClaimFactory(partner=mpn.partner, mpn=mpn), **approved)
+        pending = SubscriptionItemFactory(claim=ClaimFactory(partner=mpn.partner, mpn=mpn))
+        # Another partner's approved item on the same customer.
+        SubscriptionItemFactory(claim=ClaimFactory(tenant=pending.claim.tenant), **approved)
+        rows = usage.usage_rows_visible_to(incentives_admin)
+        customers = rows._customers(None, 50)
+        assert [tenant for _name, tenant in customers] == [mine.claim.tenant_id]
+        assert [item["pk"] for item in rows._details([mine.claim.tenant_id, pending.claim.tenant_id])] == [mine.pk]
 
 
 def test_the_copies_are_kept_by_triggers_in_the_database():
