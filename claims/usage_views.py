@@ -70,6 +70,40 @@ class UsageChart:
             return "flat"
         return "rising" if self.last_users > self.first_users else "falling"
 
+    @property
+    def summary(self) -> str:
+        """The trend in words, beside the chart's caption."""
+        figures = {"first": self.first_users, "last": self.last_users}
+        if self.trend == "rising":
+            return _("active users rising, %(first)s to %(last)s") % figures
+        if self.trend == "falling":
+            return _("active users falling, %(first)s to %(last)s") % figures
+        return _("active users steady")
+
+
+# One chart of the page, with its caption: written here for the reason the table's rows are
+# (_USAGE_ROW). The SVG is line_chart's, escaped there; every other value is escaped here.
+_CHART = (
+    '<div class="col"><figure class="card card-body h-100 mb-0 usage-chart" data-trend="{trend}">'
+    '<figcaption class="fw-semibold mb-1">{customer} · {workload} '
+    '<span class="small text-body-secondary fw-normal">— {summary}</span></figcaption>{svg}</figure></div>'
+)
+
+
+def charts_html(charts: list[UsageChart]) -> SafeString:
+    return mark_safe(  # noqa: S308 (every value below is escaped, the SVG by line_chart)
+        "".join(
+            _CHART.format(
+                trend=chart.trend,
+                customer=html.escape(chart.customer),
+                workload=html.escape(chart.workload),
+                summary=html.escape(chart.summary),
+                svg=chart.svg,
+            )
+            for chart in charts
+        )
+    )
+
 
 def usage_charts(rows) -> tuple[list[UsageChart], int]:
     """One chart per customer and workload or product among the rows shown, oldest month
@@ -175,6 +209,7 @@ def usage_list(request):
             "rows": rows,
             "usage_table_rows": usage_table_rows(rows),
             "charts": charts,
+            "charts_html": charts_html(charts),
             "charts_left_out": charts_left_out,
             "page_query": urlencode(params),
             "csv_url": f"{reverse('claims:usage_csv')}?{urlencode(params)}",

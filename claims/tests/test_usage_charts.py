@@ -106,6 +106,7 @@ def test_the_charts_read_in_french(login, incentives_admin, world):
     page = login(incentives_admin).get(USAGE).content.decode()
     assert "L’adoption en un coup d’œil" in page
     assert "utilisateurs actifs mensuels et unités payées disponibles" in page
+    assert re.search(r"utilisateurs actifs (en hausse|en baisse|stables)", page)
 
 
 def test_the_chart_text_is_escaped(login, incentives_admin, world):
