@@ -112,7 +112,7 @@ class UsageRows:
         JOIN tenants_product product ON product.id = item.product_id
         LEFT JOIN tenants_workload workload ON workload.id = item.workload_id
         WHERE claim.partner_id = %s AND claim.tenant_id IN ({tenants}) {claim}
-          AND item.partner_id = claim.partner_id AND item.outcome = %s
+          AND item.partner_id = claim.partner_id AND item.outcome IN (%s)
         ORDER BY item.id
     """
 
