@@ -459,9 +459,10 @@ def _mark_holders(option: ItemOption, claim: Claim, key: str, program: str, subs
 
 
 def claim_competing_labels(claim: Claim) -> list[str]:
-    """The draft's items another partner holds or claims (shown as a warning, never naming it)."""
+    """The draft's items another partner holds or claims (shown as a warning, never naming it).
+    `claim` as claim_get_for_user returns it: its items already read, with what they name."""
     labels = []
-    for item in claim.items.select_related("product", "subscription", "workload"):
+    for item in claim.items.all():
         if validation.claim_competes(
             claim, item_key=item.item_key, program=item.program, subscription=item.subscription
         ):
