@@ -37,6 +37,7 @@ from .models import (
     DISPUTE_WINDOW,
     Activity,
     Claim,
+    ClaimEvent,
     ClaimItem,
     ClaimStatus,
     Comment,
@@ -530,22 +531,40 @@ def items_lost_in_arbitration(claim: Claim):
     return claim.items.filter(pk__in=[pk for pk in item_ids if isinstance(pk, int)], outcome=ItemOutcome.REJECTED)
 
 
-def has_disputable_rejection(claim: Claim) -> bool:
-    """A rejected claim, or an approved one with an item lost in arbitration."""
+def items_lost_in_arbitration_among(claim: Claim, events: Sequence[ClaimEvent]) -> list[ClaimItem]:
+    """The same items, found in what a page already read: `events`, the claim's History
+    (item rejections are never internal notes, so a partner's History holds them all), and the
+    claim's items (prefetched by `selectors.claim_get_for_user`). No query of its own."""
+    item_ids = set()
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        if event.action != EventAction.ITEM_REJECTED:
+            continue
+        if data.get("rejection_reason") == RejectionReason.LOST_ARBITRATION:
+            item_ids.add(data.get("item"))
+    return [item for item in claim.items.all() if item.pk in item_ids and item.outcome == ItemOutcome.REJECTED]
+
+
+def has_disputable_rejection(claim: Claim, *, lost: Sequence[ClaimItem] | None = None) -> bool:
+    """A rejected claim, or an approved one with an item lost in arbitration. `lost`: those
+    items when the caller has them already (items_lost_in_arbitration_among)."""
     if claim.status == ClaimStatus.REJECTED:
         return True
-    return claim.status == ClaimStatus.APPROVED and items_lost_in_arbitration(claim).exists()
+    if claim.status != ClaimStatus.APPROVED:
+        return False
+    return bool(lost) if lost is not None else items_lost_in_arbitration(claim).exists()
 
 
-def dispute_deadline(claim: Claim):
+def dispute_deadline(claim: Claim, *, lost: Sequence[ClaimItem] | None = None):
     """30 days after the rejection: of the claim, or of its last item lost in arbitration."""
     if claim.status == ClaimStatus.APPROVED:
-        last = max((item.decided_at for item in items_lost_in_arbitration(claim) if item.decided_at), default=None)
+        lost = items_lost_in_arbitration(claim) if lost is None else lost
+        last = max((item.decided_at for item in lost if item.decided_at), default=None)
         return last + DISPUTE_WINDOW if last else None
     return claim.dispute_due_at
 
 
-def dispute_refusal(claim: Claim, now=None) -> str | None:
+def dispute_refusal(claim: Claim, now=None, *, lost: Sequence[ClaimItem] | None = None) -> str | None:
     """Why this claim's rejection cannot be disputed (now), or None if it can: the same
     sentence the claim page shows instead of the Dispute button."""
     now = now or timezone.now()
@@ -556,9 +575,9 @@ def dispute_refusal(claim: Claim, now=None) -> str | None:
             "This rejection was already disputed once and the decision is final. If the situation has changed, "
             "file a new claim."
         )
-    if not has_disputable_rejection(claim):
+    if not has_disputable_rejection(claim, lost=lost):
         return _("Only a rejected claim, or an item another partner was chosen for, can be disputed.")
-    deadline = dispute_deadline(claim)
+    deadline = dispute_deadline(claim, lost=lost)
     if deadline is None or now > deadline:
         return _("A rejection can be disputed only within 30 days. If the situation has changed, file a new claim.")
     return None

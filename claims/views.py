@@ -285,17 +285,20 @@ def claim_detail(request, pk):
     happens next, PoE, the comments thread and History."""
     claim = selectors.claim_get_for_user(request.user, pk)
     can_file = access.can_file_claims(request.user)
-    events = presentation.history_entries(selectors.claim_events_visible_to(request.user, claim))
+    history = list(selectors.claim_events_visible_to(request.user, claim))
+    events = presentation.history_entries(history)
     comments = presentation.comment_entries(selectors.comments_visible_to(request.user, claim))
     groups = selectors.claim_items_grouped(claim)
     for group in groups:
         for line in group["lines"]:
             line.meaning = presentation.OUTCOME_MEANINGS.get(line.outcome, "")
     is_draft = claim.status == ClaimStatus.DRAFT
-    # Why there is no Dispute button, on a rejected (or disputed) claim only.
-    disputable = claim.status == ClaimStatus.DISPUTED or services.has_disputable_rejection(claim)
-    dispute_refusal = services.dispute_refusal(claim) if disputable else None
-    dispute_until = services.dispute_deadline(claim) if disputable and dispute_refusal is None else None
+    # Why there is no Dispute button, on a rejected (or disputed) claim only. The items lost in
+    # arbitration are found in the History and the items read above, not read again.
+    lost = services.items_lost_in_arbitration_among(claim, history) if claim.status == ClaimStatus.APPROVED else []
+    disputable = claim.status == ClaimStatus.DISPUTED or services.has_disputable_rejection(claim, lost=lost)
+    dispute_refusal = services.dispute_refusal(claim, lost=lost) if disputable else None
+    dispute_until = services.dispute_deadline(claim, lost=lost) if disputable and dispute_refusal is None else None
     return render(
         request,
         "claims/detail.html",

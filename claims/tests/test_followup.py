@@ -378,10 +378,9 @@ def test_a_claim_under_review_still_refuses_unrequested_proof(claim, filer):
 # --- 2b. Dispute an item lost in arbitration, on a claim that keeps its other items ------------------
 
 
-def test_an_item_lost_in_arbitration_by_a_contender_is_disputed_and_overturned_into_arbitration_again(
-    mpn, filer, reviewer, other_partner
-):
-    # Our claim contends (pending) while another partner holds the item: the reviewer keeps the holder.
+def approved_but_lost_an_item(mpn, filer, reviewer, other_partner):
+    """Our claim, approved for one item, contended (pending) for another that another partner
+    holds: the reviewer kept the holder. Returns the claim, the kept item and the lost one."""
     claim = ClaimFactory(mpn=mpn, created_by=filer)
     kept = SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.APPROVED)
     lost = SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.CONTESTED)
@@ -392,6 +391,13 @@ def test_an_item_lost_in_arbitration_by_a_contender_is_disputed_and_overturned_i
     review.item_decide(reviewer=reviewer, item_id=holder_item.pk, approve=True, note="The holder's SOW is newer.")
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.APPROVED
+    return claim, kept, lost
+
+
+def test_an_item_lost_in_arbitration_by_a_contender_is_disputed_and_overturned_into_arbitration_again(
+    mpn, filer, reviewer, other_partner
+):
+    claim, kept, lost = approved_but_lost_an_item(mpn, filer, reviewer, other_partner)
     assert services.dispute_refusal(claim) is None
 
     services.claim_dispute(user=filer, claim_id=claim.pk, justification="Our SOW covers this subscription.")
@@ -411,14 +417,7 @@ def test_an_item_lost_in_arbitration_by_a_contender_is_disputed_and_overturned_i
 
 
 def test_an_upheld_dispute_of_an_item_returns_the_claim_to_approved_for_good(mpn, filer, reviewer, other_partner):
-    claim = ClaimFactory(mpn=mpn, created_by=filer)
-    SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.APPROVED)
-    lost = SubscriptionItemFactory(claim=claim, outcome=ItemOutcome.CONTESTED)
-    holder = ClaimFactory(mpn__partner=other_partner, tenant=claim.tenant)
-    holder_item = SubscriptionItemFactory(claim=holder, subscription=lost.subscription, outcome=ItemOutcome.APPROVED)
-    put_approved(holder)
-    put_under_review(claim, window_closed=True)
-    review.item_decide(reviewer=reviewer, item_id=holder_item.pk, approve=True, note="The holder's SOW is newer.")
+    claim, _kept, _lost = approved_but_lost_an_item(mpn, filer, reviewer, other_partner)
     services.claim_dispute(user=filer, claim_id=claim.pk, justification="Look again.")
     review.dispute_uphold(reviewer=reviewer, claim_id=claim.pk, note="The holder's SOW stands.")
     claim.refresh_from_db()

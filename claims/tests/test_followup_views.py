@@ -3,11 +3,14 @@ dispute in the admin: who may, what the page says, and refusals in English and F
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from claims import pipeline, review
 from claims.models import ClaimStatus, ItemOutcome, RejectionReason
 from claims.tests.factories import ClaimFactory, SubscriptionItemFactory
+from claims.tests.test_followup import approved_but_lost_an_item
 from claims.tests.test_review import make_reviewer, put_under_review
 from cpor.models import Role
 from cpor.tests.factories import partner_user
@@ -161,3 +164,37 @@ def test_the_reviewer_upholds_a_dispute_in_the_admin_and_a_rationale_is_required
     client.post(url, {"decision": "uphold", "note": "Unsigned."})
     rejected.refresh_from_db()
     assert (rejected.status, rejected.dispute_final) == (ClaimStatus.REJECTED, True)
+
+
+def test_an_item_lost_in_arbitration_is_disputed_from_a_page_that_reads_the_events_once(
+    client, mpn, incentives_admin, reviewer, other_partner, approved
+):
+    claim, _kept, _lost = approved_but_lost_an_item(mpn, incentives_admin, reviewer, other_partner)
+    client.force_login(incentives_admin)
+    client.get(reverse("claims:detail", args=[approved.pk]))
+    with CaptureQueriesContext(connection) as plain:
+        client.get(reverse("claims:detail", args=[approved.pk]))
+    with CaptureQueriesContext(connection) as disputable:
+        page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+
+    assert 'data-testid="dispute"' in page and "You can dispute this rejection once" in page
+    # The lost item is found in the History and the items the page shows, not read again.
+    assert len(disputable) == len(plain)
+    assert sum('"claims_claimevent"' in query["sql"] for query in disputable.captured_queries) == 1
+
+
+def test_an_item_lost_in_arbitration_more_than_30_days_ago_is_no_longer_disputable(
+    client, mpn, incentives_admin, reviewer, other_partner
+):
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    claim, _kept, _lost = approved_but_lost_an_item(mpn, incentives_admin, reviewer, other_partner)
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=31)):
+        client.force_login(incentives_admin)
+        page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+
+    assert 'data-testid="dispute"' not in page
+    assert "A rejection can be disputed only within 30 days." in page
