@@ -44,7 +44,7 @@ from .forms import (
 from .lifecycle import ClaimError
 from .models import ACTIVITY_PROGRAMS, ClaimStatus
 from .services import ClaimProblems
-from .views import comment_cards, comment_save
+from .views import claim_fields, comment_cards, comment_save, items_table
 
 STEP_LABELS = [
     gettext_lazy("MPN ID and customer"),
@@ -456,7 +456,8 @@ def draft_submit(request, claim):
         comment_form=comment_form,
         comments=comments,
         comment_cards=comment_cards(comments),
-        groups=selectors.claim_items_grouped(claim),
+        claim_fields=claim_fields(claim),
+        items_table=items_table(claim, selectors.claim_items_grouped(claim), meanings=False),
         proofs=selectors.claim_proofs(claim),
         missing=services.claim_missing_for_submission(claim),
         competing=selectors.claim_competing_labels(claim),

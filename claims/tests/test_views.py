@@ -346,6 +346,78 @@ def test_claim_page_shows_items_grouped_with_each_programmes_outcome(client, inc
     assert "goes to arbitration" in page
 
 
+HOSTILE = "<script>alert('x')</script> & \"q\""
+SHOWN = "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;"
+
+
+def test_the_claims_fields_and_items_escape_what_people_typed(client, incentives_admin, mpn):
+    from tenants.tests.factories import ProductFactory
+
+    claim = own(
+        mpn,
+        status=ClaimStatus.UNDER_REVIEW,
+        activity=Activity.REVENUE,
+        name=HOSTILE,
+        tenant=TenantFactory(name=HOSTILE),
+        solution_seller_name=HOSTILE,
+        customer_contact_name=HOSTILE,
+        partner_contact_name="P & Q",
+    )
+    SubscriptionItemFactory(claim=claim, program="", product=ProductFactory(name=HOSTILE))
+    client.force_login(incentives_admin)
+
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+
+    fields = page.split('<dl class="row mb-0 claim-fields">')[1].split("</dl>")[0]
+    assert f'<dt class="col-sm-4">Name</dt><dd class="col-sm-8" data-testid="claim-name">{SHOWN}</dd>' in fields
+    assert f'<dt class="col-sm-4">Customer</dt><dd class="col-sm-8">{SHOWN}</dd>' in fields
+    assert f'<dt class="col-sm-4">Dynamics solution seller name</dt><dd class="col-sm-8">{SHOWN}</dd>' in fields
+    assert f'<dd class="col-sm-8">{SHOWN}, CIO · ada@' in fields
+    assert 'Your company\'s contact</dt><dd class="col-sm-8">P &amp; Q · ' in fields
+    items = page.split('id="claim-items">')[1].split("</table>")[0]
+    assert f'<td rowspan="1">{SHOWN}</td>' in items
+    assert "<td>None (revenue association)</td><td>Pending<div" in items
+    assert "<script>alert" not in page
+
+
+def test_the_claims_fields_items_and_history_read_in_french(client, partner, mpn):
+    claim = own(
+        mpn,
+        status=ClaimStatus.UNDER_REVIEW,
+        solution_area=SolutionArea.MICROSOFT_365,
+        tenant=TenantFactory(name=""),  # a customer without a name yet
+    )
+    WorkloadItemFactory(claim=claim, outcome="contested")
+    ClaimEvent.objects.create(claim=claim, action="submitted", from_status="draft", to_status="submitted")
+    english = partner_user(partner, Role.BILLING_ADMIN)
+    french = partner_user(partner, Role.BILLING_ADMIN, language="fr")
+    url = reverse("claims:detail", args=[claim.pk])
+
+    client.force_login(english)
+    page = client.get(url).content.decode()
+    assert '<dt class="col-sm-4">Customer</dt><dd class="col-sm-8">—</dd>' in page
+    assert '<th scope="col">Workload</th><th scope="col">Programme</th>' in page
+    assert "Subscription ID" not in page
+    client.force_login(french)
+    page = client.get(url).content.decode()
+
+    assert '<dt class="col-sm-4">ID de revendication</dt><dd class="col-sm-8">#' in page
+    assert '<dd class="col-sm-8">Microsoft 365</dd>' in page and "Activité</dt>" in page
+    assert '<th scope="col">Charge de travail</th><th scope="col">Programme</th><th scope="col">Résultat</th>' in page
+    assert "<td>OSU-M365</td><td>Contesté<div" in page
+    assert '<th scope="col">Heure</th><th scope="col">Par</th>' in page and "Modification</th>" in page
+
+
+def test_a_claim_without_items_or_history_says_so(client, incentives_admin, mpn):
+    claim = own(mpn, status=ClaimStatus.DRAFT)
+    client.force_login(incentives_admin)
+
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+
+    assert '<td colspan="4" class="text-body-secondary">No products or workloads selected yet.</td>' in page
+    assert 'id="history-table"' not in page
+
+
 def test_the_list_names_each_product_with_its_subscription_id_as_the_tooltip(client, incentives_admin, mpn):
     claim = own(mpn, status=ClaimStatus.UNDER_REVIEW)
     item = SubscriptionItemFactory(claim=claim)

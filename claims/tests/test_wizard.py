@@ -471,6 +471,16 @@ class TestLaterSteps:
         admin_client.post(reverse("claims:draft_proof_remove", args=[claim.pk, proof.pk]))
         assert not claim.proofs.exists()
 
+    def test_the_last_step_sums_up_the_claim_escaped_without_the_outcomes_meanings(self, admin_client, world):
+        claim = create_draft(admin_client, world)
+        Claim.objects.filter(pk=claim.pk).update(name="<b>Mine</b>")
+        SubscriptionItemFactory(claim=claim)
+        page = text(admin_client.get(reverse("claims:draft_submit", args=[claim.pk])))
+        assert 'data-testid="claim-name">&lt;b&gt;Mine&lt;/b&gt;</dd>' in page
+        assert '<dt class="col-sm-4">Domain name</dt>' in page
+        assert 'id="claim-items"' in page and "<td>OSU-BizApps</td><td>Pending</td>" in page
+        assert "Waiting for validation" not in page  # the outcome's meaning is the claim page's
+
     def test_an_incomplete_draft_cannot_be_submitted(self, admin_client, world):
         claim = create_draft(admin_client, world)
         page = text(admin_client.get(reverse("claims:draft_submit", args=[claim.pk])))
