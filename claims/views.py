@@ -305,6 +305,8 @@ def claim_detail(request, pk):
                 (_("Customer associations"), reverse("claims:list")), (f"#{claim.pk} {claim.name}", None)
             ),
             "claim": claim,
+            "solution_area_label": _choice_label(SOLUTION_AREAS, claim.solution_area),
+            "activity_label": _choice_label(ACTIVITIES, claim.activity),
             "status": presentation.status_text(claim),
             "validation_messages": presentation.validation_messages(claim),
             "claim_fields": claim_fields(claim),
@@ -458,9 +460,13 @@ def _shown(value) -> str:
     return _escape(str(value))
 
 
+def _choice_label(labels: dict, value) -> str:
+    """get_FOO_display() from a table translated once (presentation.in_language)."""
+    return presentation.in_language(labels).get(value, value)
+
+
 def _choice(labels: dict, value) -> str:
-    """get_FOO_display() from a table translated once (presentation.in_language), escaped."""
-    return _shown(presentation.in_language(labels).get(value, value))
+    return _shown(_choice_label(labels, value))
 
 
 def claim_fields(claim) -> SafeString:

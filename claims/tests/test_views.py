@@ -408,6 +408,18 @@ def test_the_claims_fields_items_and_history_read_in_french(client, partner, mpn
     assert '<th scope="col">Heure</th><th scope="col">Par</th>' in page and "Modification</th>" in page
 
 
+def test_the_sections_menu_names_products_or_workloads_in_the_readers_language(client, partner, mpn):
+    products = own(mpn, status=ClaimStatus.UNDER_REVIEW)
+    workloads = own(mpn, status=ClaimStatus.UNDER_REVIEW, solution_area=SolutionArea.MICROSOFT_365)
+    menu = '<a class="nav-link" href="#items">{}</a>'
+    for language, words in (("en", ("Products", "Workloads")), ("fr", ("Produits", "Charges de travail"))):
+        client.force_login(partner_user(partner, Role.BILLING_ADMIN, language=language))
+        for claim, word in zip((products, workloads, products), (*words, words[0]), strict=True):
+            page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+            assert menu.format(word) in page
+            assert f'<h2 class="h5" id="items-heading">{word}</h2>' in page
+
+
 def test_a_claim_without_items_or_history_says_so(client, incentives_admin, mpn):
     claim = own(mpn, status=ClaimStatus.DRAFT)
     client.force_login(incentives_admin)
