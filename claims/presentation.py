@@ -122,12 +122,15 @@ def in_language(labels: dict) -> dict:
     return table
 
 
+EVENT_LABELS = dict(EventAction.choices)
+STATUS_LABELS = dict(ClaimStatus.choices)
+
+
 def event_label(action: str) -> str:
     """An event's History label. An action no `EventAction` names (a row older than the code
     that reads it) is shown by its code, so that no event is ever hidden from the History."""
-    if action in EventAction.values:
-        return str(EventAction(action).label)
-    return action.replace("_", " ").capitalize()
+    label = in_language(EVENT_LABELS).get(action)
+    return label if label is not None else action.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,8 @@ class StatusText:
 def status_text(claim) -> StatusText:
     """What the claim's status means and what happens next, with the known dates."""
     status = claim.status
-    meaning = str(STATUS_MEANINGS[status])
-    next_step = str(STATUS_NEXT_STEPS[status])
+    meaning = in_language(STATUS_MEANINGS)[status]
+    next_step = in_language(STATUS_NEXT_STEPS)[status]
     if status == ClaimStatus.REJECTED and claim.rejection_reason:
         meaning = _("The claim was rejected: %(reason)s.") % {"reason": claim.get_rejection_reason_display()}
     if status == ClaimStatus.ENDED and claim.disassociated_at:
@@ -166,7 +169,7 @@ def status_text(claim) -> StatusText:
         deadline = format_moment(claim.opt_out_deadline, time_zone=claim.tenant.time_zone if claim.tenant else None)
     return StatusText(
         status=status,
-        label=str(claim.get_status_display()),
+        label=status_label(status),
         badge=STATUS_BADGES[status],
         meaning=meaning,
         next_step=next_step,
@@ -293,7 +296,7 @@ def event_details(event) -> list[str]:
 
 
 def status_label(value: str) -> str:
-    return str(ClaimStatus(value).label) if value in ClaimStatus.values else value
+    return in_language(STATUS_LABELS).get(value, value)
 
 
 def history_entries(events) -> list[dict]:

@@ -406,6 +406,8 @@ def test_the_claims_fields_items_and_history_read_in_french(client, partner, mpn
     assert '<th scope="col">Charge de travail</th><th scope="col">Programme</th><th scope="col">Résultat</th>' in page
     assert "<td>OSU-M365</td><td>Contesté<div" in page
     assert '<th scope="col">Heure</th><th scope="col">Par</th>' in page and "Modification</th>" in page
+    assert 'data-status="under_review">En cours d’examen</span>' in page
+    assert 'data-testid="status-meaning">La revendication a passé la validation' in page
 
 
 def test_the_sections_menu_names_products_or_workloads_in_the_readers_language(client, partner, mpn):
