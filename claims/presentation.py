@@ -108,18 +108,19 @@ STATUS_BADGES = {
 }
 
 
-_TRANSLATED: dict[tuple[int, str | None], dict] = {}
+_TRANSLATED: dict[tuple[int, str | None], tuple[dict, dict]] = {}
 
 
 def in_language(labels: dict) -> dict:
     """A module's table of lazy labels (names or choice values to `gettext_lazy` texts) in the
     active language. Translated once a process for each language rather than once a request:
-    a process's translations never change, and gettext costs some 40 function calls a label."""
+    a process's translations never change, and gettext costs some 40 function calls a label.
+    A table is known by its identity; the cache holds it, so that no other takes its id."""
     key = (id(labels), get_language())
-    table = _TRANSLATED.get(key)
-    if table is None:
-        table = _TRANSLATED[key] = {name: str(label) for name, label in labels.items()}
-    return table
+    cached = _TRANSLATED.get(key)
+    if cached is None:
+        cached = _TRANSLATED[key] = (labels, {name: str(label) for name, label in labels.items()})
+    return cached[1]
 
 
 EVENT_LABELS = dict(EventAction.choices)
