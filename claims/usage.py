@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from cpor import access
 from tenants.models import LegacyAssociation, Tenant, Usage
@@ -74,13 +74,20 @@ class UsageRows:
         self.filters = filters
 
     def _customers(self, after: tuple[str, int] | None, size: int) -> list[tuple[str, int]]:
-        """The next `size` customers (name, tenant) holding one of the items, in name order:
-        the partner's claims read from their customer index alone, each kept if the approved
-        items' partial index holds one of its items (3 ms for 10,000 claims)."""
+        """The next `size` customers (name, tenant) holding an approved item, in name order: the
+        partner's claims read from their customer index alone, each kept if the approved items'
+        partial index holds one of its items."""
         if self.partner is None:
             return []
-        approved = ClaimItem.objects.filter(claim=OuterRef("pk"), partner=self.partner, outcome=ItemOutcome.APPROVED)
-        claims = Claim.objects.filter(Exists(approved), partner=self.partner, tenant__isnull=False)
+        # "Its first approved item is not null" rather than EXISTS: PostgreSQL guesses that few
+        # claims have one and plans EXISTS as a join of all 10,000 (3 ms); asked per claim, it
+        # walks them in customer order and stops when the group is full (0.5-1.5 ms).
+        first_approved = ClaimItem.objects.filter(
+            claim=OuterRef("pk"), partner=self.partner, outcome=ItemOutcome.APPROVED
+        ).values("pk")[:1]
+        claims = Claim.objects.annotate(first_approved=Subquery(first_approved)).filter(
+            first_approved__isnull=False, partner=self.partner, tenant__isnull=False
+        )
         if self.filters.tenant is not None:
             claims = claims.filter(tenant=self.filters.tenant)
         if self.filters.claim is not None:
