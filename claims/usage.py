@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import QuerySet
 
 from cpor import access
 from tenants.models import LegacyAssociation, Tenant, Usage
@@ -73,29 +73,41 @@ class UsageRows:
         self.partner = partner  # None: a user of no partner, who sees no row
         self.filters = filters
 
+    # The next customers (name, tenant) holding an approved item, in name order, after a
+    # customer: the partner's claims read from their customer index alone, each kept when the
+    # approved items' partial index holds one of its items. "Its first approved item is not
+    # null" rather than EXISTS: PostgreSQL guesses that few claims have one and plans EXISTS as
+    # a join of all 10,000 (3 ms); asked claim by claim, it walks them in customer order and
+    # stops at the group's end (0.7 ms). Written out, as DETAILS_SQL is, for what the ORM
+    # spent composing it (2 ms a page).
+    CUSTOMERS_SQL = """
+        SELECT DISTINCT claim.tenant_name, claim.tenant_id FROM claims_claim claim
+        WHERE claim.partner_id = %s AND claim.tenant_id IS NOT NULL {filters}
+          AND (SELECT item.id FROM claims_claimitem item
+               WHERE item.claim_id = claim.id AND item.partner_id = claim.partner_id AND item.outcome IN (%s)
+               LIMIT 1) IS NOT NULL
+        ORDER BY claim.tenant_name, claim.tenant_id
+        LIMIT %s
+    """
+
     def _customers(self, after: tuple[str, int] | None, size: int) -> list[tuple[str, int]]:
-        """The next `size` customers (name, tenant) holding an approved item, in name order: the
-        partner's claims read from their customer index alone, each kept if the approved items'
-        partial index holds one of its items."""
+        """The next `size` customers (name, tenant) after `after`, by CUSTOMERS_SQL."""
         if self.partner is None:
             return []
-        # "Its first approved item is not null" rather than EXISTS: PostgreSQL guesses that few
-        # claims have one and plans EXISTS as a join of all 10,000 (3 ms); asked per claim, it
-        # walks them in customer order and stops when the group is full (0.5-1.5 ms).
-        first_approved = ClaimItem.objects.filter(
-            claim=OuterRef("pk"), partner=self.partner, outcome=ItemOutcome.APPROVED
-        ).values("pk")[:1]
-        claims = Claim.objects.annotate(first_approved=Subquery(first_approved)).filter(
-            first_approved__isnull=False, partner=self.partner, tenant__isnull=False
-        )
+        filters, params = [], [self.partner.pk]
         if self.filters.tenant is not None:
-            claims = claims.filter(tenant=self.filters.tenant)
+            filters.append("AND claim.tenant_id = %s")
+            params.append(self.filters.tenant.pk)
         if self.filters.claim is not None:
-            claims = claims.filter(pk=self.filters.claim.pk)
+            filters.append("AND claim.id = %s")
+            params.append(self.filters.claim.pk)
         if after is not None:
-            name, tenant = after
-            claims = claims.filter(Q(tenant_name__gt=name) | Q(tenant_name=name, tenant__gt=tenant))
-        return list(claims.order_by("tenant_name", "tenant").values_list("tenant_name", "tenant").distinct()[:size])
+            filters.append("AND (claim.tenant_name > %s OR (claim.tenant_name = %s AND claim.tenant_id > %s))")
+            params += [after[0], after[0], after[1]]
+        params += [ItemOutcome.APPROVED, size]
+        with connection.cursor() as cursor:
+            cursor.execute(self.CUSTOMERS_SQL.format(filters=" ".join(filters)), params)
+            return cursor.fetchall()
 
     # What the rows show of a group of customers' approved items, and which usage rows are
     # theirs. Written out rather than built by the ORM, which spent twice the query's own time

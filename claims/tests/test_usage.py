@@ -604,6 +604,25 @@ def test_rows_follow_customer_then_newest_month_across_every_usage_query(
     assert usage_rows_visible_to(incentives_admin).count() == 10
 
 
+def test_customers_of_one_name_are_each_read_once_across_groups(incentives_admin, partner, monkeypatch):
+    # Groups follow one another by (name, tenant): three customers named alike, one a group.
+    monkeypatch.setattr(UsageRows, "FIRST_GROUP", 1)
+    mpn = MpnIdFactory(partner=partner)
+    exchange = WorkloadFactory(name="Exchange Online")
+    tenants = [TenantFactory(name="Same", domains=[f"same{number}.example"]) for number in range(3)]
+    for tenant in tenants:
+        claim = ClaimFactory(mpn=mpn, tenant=tenant, solution_area="Microsoft 365", activity=Activity.USAGE)
+        WorkloadItemFactory(claim=claim, workload=exchange, outcome=ItemOutcome.APPROVED, decided_at=DECIDED)
+        put_approved(claim)
+        usage(tenant, "Exchange Online", JAN)
+
+    rows = list(usage_rows_visible_to(incentives_admin))
+
+    assert [row["customer_tenant_id"] for row in rows] == sorted(
+        (t.tenant_id for t in tenants), key=lambda g: Tenant.objects.get(tenant_id=g).pk
+    )
+
+
 def test_the_page_costs_the_same_queries_for_two_customers_or_five(login, partner, incentives_admin, five_customers):
     client = login(incentives_admin)
     with CaptureQueriesContext(connection) as five:
