@@ -527,22 +527,26 @@ def items_lost_in_arbitration(claim: Claim):
     lost = claim.events.filter(
         action=EventAction.ITEM_REJECTED, data__rejection_reason=RejectionReason.LOST_ARBITRATION
     )
-    item_ids = [event.data.get("item") for event in lost]
-    return claim.items.filter(pk__in=[pk for pk in item_ids if isinstance(pk, int)], outcome=ItemOutcome.REJECTED)
+    return claim.items.filter(pk__in=_lost_item_ids(lost), outcome=ItemOutcome.REJECTED)
 
 
 def items_lost_in_arbitration_among(claim: Claim, events: Sequence[ClaimEvent]) -> list[ClaimItem]:
     """The same items, found in what a page already read: `events`, the claim's History
     (item rejections are never internal notes, so a partner's History holds them all), and the
     claim's items (prefetched by `selectors.claim_get_for_user`). No query of its own."""
+    item_ids = _lost_item_ids(events)
+    return [item for item in claim.items.all() if item.pk in item_ids and item.outcome == ItemOutcome.REJECTED]
+
+
+def _lost_item_ids(events) -> set[int]:
+    """The items these events say were lost in arbitration."""
     item_ids = set()
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
-        if event.action != EventAction.ITEM_REJECTED:
-            continue
-        if data.get("rejection_reason") == RejectionReason.LOST_ARBITRATION:
-            item_ids.add(data.get("item"))
-    return [item for item in claim.items.all() if item.pk in item_ids and item.outcome == ItemOutcome.REJECTED]
+        lost = data.get("rejection_reason") == RejectionReason.LOST_ARBITRATION
+        if event.action == EventAction.ITEM_REJECTED and lost and isinstance(data.get("item"), int):
+            item_ids.add(data["item"])
+    return item_ids
 
 
 def has_disputable_rejection(claim: Claim, *, lost: Sequence[ClaimItem] | None = None) -> bool:

@@ -136,9 +136,9 @@ def _list_cells() -> dict:
     language (escaped), the dates (each day formatted once) and the claim page's URL up to
     the claim ID."""
     return {
-        "status": {value: _escape(str(label)) for value, label in ClaimStatus.choices},
-        "activity": {value: _escape(str(label)) for value, label in Activity.choices},
-        "solution_area": {value: _escape(str(label)) for value, label in SolutionArea.choices},
+        "status": _escaped_labels(presentation.STATUS_LABELS),
+        "activity": _escaped_labels(ACTIVITIES),
+        "solution_area": _escaped_labels(SOLUTION_AREAS),
         "date": presentation.ShortDates(),
         "detail_url": _escape(presentation.claim_url_prefix()),
         "mpn_label": _escape(_("MPN ID")),
@@ -158,6 +158,11 @@ _ROW = (
     '<td><span class="badge status-badge text-bg-{badge}">{status}</span></td>'
     "<td>{created}</td><td>{submitted}</td></tr>"
 )
+
+
+def _escaped_labels(labels: dict) -> dict:
+    """A table of choice labels, translated once a process (presentation.in_language), escaped."""
+    return {value: _escape(label) for value, label in presentation.in_language(labels).items()}
 
 
 def _escape(text: str) -> str:
@@ -407,11 +412,6 @@ def comment_cards(entries: list[dict]) -> SafeString:
             for entry in entries
         )
     )
-
-
-def _shown(value) -> str:
-    """A value as the template language shows `{{ value }}`: escaped, None as "None"."""
-    return _escape(str(value))
 
 
 # The claim's fields and items (the claim page's Details and Products, the wizard's last step),
