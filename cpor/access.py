@@ -29,8 +29,8 @@ def membership_of(user) -> Membership | None:
 
     Vendor staff never act as a partner: a staff account has no partner here even if a
     membership row exists (the models and the database refuse one; this is the last guard).
-    Read once per request with its partner, in one query (every partner page needs both),
-    and kept where `user.membership` finds it."""
+    Read with its partner once per request, and kept where `user.membership` finds it; a
+    session's user comes with both already (cpor.backends.UserBackend)."""
     if not user.is_authenticated or not user.is_active or is_staff_account(user):
         return None
     if not _MEMBERSHIP.is_cached(user):

@@ -85,7 +85,7 @@ class InvitationAcceptView(ActiveUserLinkMixin, auth_views.PasswordResetConfirmV
     title = gettext_lazy("Welcome to CPOR")
     post_reset_login = True
     # Signs in without a password check, so not through django-axes' backend (which only counts).
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    post_reset_login_backend = "cpor.backends.UserBackend"
     success_url = reverse_lazy("home")
 
     def form_valid(self, form):

@@ -321,6 +321,44 @@ def test_a_staff_account_is_no_partner_user_without_a_query(db):
     assert len(queries) == 0
 
 
+def test_a_signed_in_request_reads_user_membership_and_partner_in_one_query(client, incentives_admin, partner):
+    from cpor.backends import UserBackend
+
+    client.force_login(incentives_admin)
+    with CaptureQueriesContext(connection) as queries:
+        user = UserBackend().get_user(incentives_admin.pk)
+        membership = access.membership_of(user)
+
+    assert len(queries) == 1
+    assert membership.partner == partner and membership.role == incentives_admin.membership.role
+    # The whole page: session, user with membership and partner, then the page's own reads.
+    with CaptureQueriesContext(connection) as page:
+        client.get(reverse("mpn_ids"))
+    assert not any('FROM "cpor_membership"' in query["sql"].split(" WHERE ")[0] for query in page.captured_queries)
+
+
+def test_a_role_changed_or_removed_holds_from_the_next_request(client, incentives_admin):
+    from cpor.models import Membership, Role
+
+    client.force_login(incentives_admin)
+    assert client.get(reverse("claims:new")).status_code == 200
+
+    Membership.objects.filter(user=incentives_admin).update(role=Role.INCENTIVES_USER)
+    assert client.get(reverse("claims:new")).status_code == 403
+
+    Membership.objects.filter(user=incentives_admin).delete()
+    assert client.get(LIST).status_code == 403
+
+
+def test_a_user_made_inactive_is_signed_out_by_the_backend(client, incentives_admin):
+    from cpor.backends import UserBackend
+
+    User.objects.filter(pk=incentives_admin.pk).update(is_active=False)
+
+    assert UserBackend().get_user(incentives_admin.pk) is None
+    assert UserBackend().get_user(10**9) is None
+
+
 # --- Background work (issue 10, section 2) ---------------------------------------------
 
 

@@ -125,7 +125,8 @@ AUTH_USER_MODEL = "cpor.User"
 # django-axes watches every sign-in (the site's and the admin's) before Django checks the password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend reading the membership with the user (cpor/backends.py).
+    "cpor.backends.UserBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

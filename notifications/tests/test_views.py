@@ -188,7 +188,7 @@ def test_the_list_reads_in_french(login, partner):
 
 
 def test_the_badge_counts_the_users_own_unread_notifications_of_their_partner_only(login, partner):
-    from notifications.selectors import unread_count
+    from notifications.selectors import notifications_of, unread_count
 
     user = partner_user(partner, Role.INCENTIVES_USER)
     colleague = partner_user(partner, Role.BILLING_ADMIN)
@@ -202,4 +202,7 @@ def test_the_badge_counts_the_users_own_unread_notifications_of_their_partner_on
 
     assert unread_count(user) == 1
     assert unread_count(colleague) == 2
+    # The written-out count reads what the notifications list shows as unread.
+    for reader in (user, colleague):
+        assert unread_count(reader) == notifications_of(reader).filter(read_at__isnull=True).count()
     assert login(user).get(LIST).context["unread_notifications"] == 1
