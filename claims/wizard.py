@@ -43,8 +43,9 @@ from .forms import (
 )
 from .lifecycle import ClaimError
 from .models import ACTIVITY_PROGRAMS, ClaimStatus
+from .rendering import claim_fields, comment_cards, items_table
 from .services import ClaimProblems
-from .views import claim_fields, comment_cards, comment_save, items_table
+from .views import comment_save
 
 STEP_LABELS = [
     gettext_lazy("MPN ID and customer"),
