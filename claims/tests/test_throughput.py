@@ -16,7 +16,8 @@ from claims.tests.factories import ClaimFactory, SubscriptionItemFactory, Worklo
 from claims.tests.test_admin import as_user
 from claims.tests.test_review import make_reviewer, put_approved, put_under_review
 from cpor import access
-from cpor.models import User
+from cpor.backends import UserBackend
+from cpor.models import Membership, Role, User
 from cpor.tests.factories import MpnIdFactory, PartnerFactory, UserFactory
 from tenants.models import Usage
 from tenants.tests.factories import TenantFactory, WorkloadFactory
@@ -322,8 +323,6 @@ def test_a_staff_account_is_no_partner_user_without_a_query(db):
 
 
 def test_a_signed_in_request_reads_user_membership_and_partner_in_one_query(client, incentives_admin, partner):
-    from cpor.backends import UserBackend
-
     client.force_login(incentives_admin)
     with CaptureQueriesContext(connection) as queries:
         user = UserBackend().get_user(incentives_admin.pk)
@@ -338,8 +337,6 @@ def test_a_signed_in_request_reads_user_membership_and_partner_in_one_query(clie
 
 
 def test_a_role_changed_or_removed_holds_from_the_next_request(client, incentives_admin):
-    from cpor.models import Membership, Role
-
     client.force_login(incentives_admin)
     assert client.get(reverse("claims:new")).status_code == 200
 
@@ -351,8 +348,6 @@ def test_a_role_changed_or_removed_holds_from_the_next_request(client, incentive
 
 
 def test_a_user_made_inactive_is_signed_out_by_the_backend(client, incentives_admin):
-    from cpor.backends import UserBackend
-
     User.objects.filter(pk=incentives_admin.pk).update(is_active=False)
 
     assert UserBackend().get_user(incentives_admin.pk) is None
