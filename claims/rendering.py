@@ -34,9 +34,7 @@ def list_cells() -> dict:
     }
 
 
-# One row of the list. Written here rather than in the template: the template language costs
-# about 20 µs a variable, and fifty rows of fifteen variables were half the page's time.
-# Every value is escaped before it goes in.
+# One row of the list (the module docstring says why in Python); every value is escaped first.
 _ROW = (
     '<tr><td><a href="{url}">#{pk}</a></td>'
     '<td class="text-wrap"><a href="{url}">{name}</a>'
